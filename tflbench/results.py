@@ -1,0 +1,147 @@
+"""The versioned results document: the one thing every renderer, gate and merge reads.
+
+A document is plain JSON (see ``docs/results-schema.md``)::
+
+    {"schema": "tflbench.results", "schema_version": 1, "created": ISO-8601,
+     "tflbench_version": str, "device": str, "environment": {...}, "settings": {...},
+     "models": [ModelRecord, ...], "recommendation": {...} | null, "baseline": {...} | null}
+
+This module builds, validates, saves and loads documents; it never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from tflbench import __version__
+from tflbench.errors import ResultsError
+
+SCHEMA = "tflbench.results"
+SCHEMA_VERSION = 1
+
+
+def new_document(
+    environment: dict[str, Any], settings: dict[str, Any], device: str | None = None
+) -> dict[str, Any]:
+    """An empty results document for one run on one device."""
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "tflbench_version": __version__,
+        "device": device or environment.get("hostname") or "host",
+        "environment": environment,
+        "settings": settings,
+        "models": [],
+        "recommendation": None,
+        "baseline": None,
+    }
+
+
+def _clean(obj: Any) -> Any:
+    """Make ``obj`` strict JSON: numpy scalars/arrays to Python, NaN/inf to None."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a hard dependency
+        np = None  # type: ignore[assignment]
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if np is not None:
+        if isinstance(obj, np.ndarray):
+            return _clean(obj.tolist())
+        if isinstance(obj, np.generic):
+            obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def to_json(doc: dict[str, Any]) -> str:
+    return json.dumps(_clean(doc), indent=2, sort_keys=False, allow_nan=False)
+
+
+def save(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Validate and write ``doc`` atomically; returns the path."""
+    validate(doc, source=str(path))
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(to_json(doc) + "\n", encoding="utf-8")
+    os.replace(tmp, p)
+    return p
+
+
+def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and validate a results document."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"Results file not found: {p}. Give the path of a results JSON "
+                           "written by 'tflbench run' or 'tflbench measure'.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"Results file {p} is not valid JSON ({exc}). "
+                           "Re-create it with 'tflbench run'.") from None
+    validate(doc, source=str(p))
+    return doc
+
+
+def validate(doc: Any, source: str = "<results>") -> None:
+    """Check the envelope and each model/mode record; raise :class:`ResultsError` naming the key."""
+    if not isinstance(doc, dict):
+        raise ResultsError(f"{source}: expected a JSON object. Received: {type(doc).__name__}.")
+    if doc.get("schema") != SCHEMA:
+        raise ResultsError(f"{source}: not a tflbench results file "
+                           f"(schema={doc.get('schema')!r}, expected {SCHEMA!r}).")
+    ver = doc.get("schema_version")
+    if not isinstance(ver, int):
+        raise ResultsError(f"{source}: schema_version must be an integer. Received: {ver!r}.")
+    if ver > SCHEMA_VERSION:
+        raise ResultsError(
+            f"{source}: written by a newer tflbench (schema_version={ver}, this tflbench reads "
+            f"up to {SCHEMA_VERSION}). Upgrade tflbench: pip install -U tflbench."
+        )
+    for key, typ in (("environment", dict), ("settings", dict), ("models", list)):
+        if not isinstance(doc.get(key), typ):
+            raise ResultsError(f"{source}: '{key}' must be a {typ.__name__}. "
+                               f"Received: {type(doc.get(key)).__name__}.")
+    for i, model in enumerate(doc["models"]):
+        where = f"{source}: models[{i}]"
+        if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+            raise ResultsError(f"{where} must be an object with a string 'name'.")
+        if not isinstance(model.get("modes"), list):
+            raise ResultsError(f"{where} ('{model['name']}'): 'modes' must be a list.")
+        for j, mode in enumerate(model["modes"]):
+            if not isinstance(mode, dict) or not isinstance(mode.get("mode"), str):
+                raise ResultsError(f"{where}.modes[{j}] must be an object with a string 'mode'.")
+            if mode.get("status") not in ("ok", "failed"):
+                raise ResultsError(f"{where}.modes[{j}] ('{mode.get('mode')}'): status must be "
+                                   f"'ok' or 'failed'. Received: {mode.get('status')!r}.")
+
+
+def find_model(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
+    for m in doc["models"]:
+        if m["name"] == name:
+            return m
+    return None
+
+
+def find_mode(model: dict[str, Any], mode: str) -> dict[str, Any] | None:
+    for r in model["modes"]:
+        if r["mode"] == mode:
+            return r
+    return None
+
+
+def iter_mode_records(doc: dict[str, Any]):
+    """Yield ``(model_record, mode_record)`` for every mode of every model."""
+    for m in doc["models"]:
+        for r in m["modes"]:
+            yield m, r
