@@ -1,0 +1,5 @@
+import sys
+
+from tflbench.cli import main
+
+sys.exit(main())

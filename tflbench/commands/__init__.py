@@ -1,0 +1,1 @@
+"""One module per ``tflbench`` sub-command: NAME, HELP, add_arguments(parser), main(args)."""
