@@ -1,0 +1,1 @@
+"""Reference Keras models: built-in training recipes and loaders for users' model files."""
