@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -193,3 +195,11 @@ def test_size_record(tmp_path) -> None:
     assert rec["path"] == str(f) and rec["size_bytes"] == 4 and rec["size_ratio"] is None
     with pytest.raises(ModelFileError, match="missing.tflite"):
         metrics.size_record(tmp_path / "missing.tflite", 10)
+
+
+def test_metrics_and_timing_do_not_import_tensorflow() -> None:
+    code = ("import sys, tflbench.metrics, tflbench.timing; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow', 'keras', 'scipy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -241,12 +241,12 @@ class SampleComparison:
     def describe(self) -> str:
         """One line, e.g. ``median 61.0 us vs 55.0 us: 1.11x slower (p=0.003, significant)``."""
         r = self.ratio_of_medians
-        if r > 1:
+        if abs(r - 1) < 0.005:
+            change = f"{r:.3f}x, about the same"
+        elif r > 1:
             change = f"{r:.2f}x slower"
-        elif r < 1:
-            change = f"{1 / r:.2f}x faster" if r > 0 else "infinitely faster"
         else:
-            change = "same median"
+            change = f"{1 / r:.2f}x faster" if r > 0 else "infinitely faster"
         verdict = "significant" if self.significant else "not significant"
         return (f"median {self.candidate_median:.1f} us vs {self.baseline_median:.1f} us: "
                 f"{change} (p={self.p_value:.3g}, {verdict} at alpha={self.alpha:g})")
