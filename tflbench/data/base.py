@@ -51,6 +51,8 @@ class Dataset:
     test: Split
     preprocessing: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    #: Remarks from loading, e.g. how many files were skipped and why. Reported, not hashed.
+    notes: tuple[str, ...] = ()
 
     @property
     def num_classes(self) -> int:
@@ -69,7 +71,7 @@ class Dataset:
             for arr in (split.x, split.y):
                 a = np.ascontiguousarray(arr)
                 h.update(str((a.dtype.str, a.shape)).encode())
-                h.update(a.tobytes())
+                h.update(a.reshape(-1).view(np.uint8))  # no copy; same bytes as tobytes()
         return h.hexdigest()
 
     def describe(self) -> dict[str, Any]:
@@ -84,6 +86,7 @@ class Dataset:
             "n_test": len(self.test),
             "preprocessing": self.preprocessing,
             "fingerprint": self.fingerprint(),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
 
@@ -115,3 +118,56 @@ def stratified_split(
         rng.shuffle(merged)
         out.append(merged)
     return out
+
+
+#: Train/validation/test fractions used when a source has no splits of its own.
+DEFAULT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
+#: Share of the training part held out for validation when only train/test are given.
+VAL_FROM_TRAIN = 0.1
+
+
+def resolve_fractions(
+    fractions: Sequence[float] | str | None,
+    default: Sequence[float] = DEFAULT_FRACTIONS,
+) -> tuple[float, float, float]:
+    """Turn a user's split fractions into ``(train, val, test)``.
+
+    Accepts three numbers (train, val, test), two numbers (train, test: the validation part is
+    :data:`VAL_FROM_TRAIN` of the training part, so ``0.9/0.1`` gives ``0.81/0.09/0.1``), a string
+    such as ``"0.8/0.1/0.1"`` or ``"0.9,0.1"``, or ``None`` for ``default``.
+    """
+    raw: Any = default if fractions is None else fractions
+    if isinstance(raw, str):
+        parts = [p for p in raw.replace(",", "/").split("/") if p.strip()]
+        try:
+            raw = [float(p) for p in parts]
+        except ValueError:
+            raise DataError(
+                f"Split fractions must be numbers such as '0.8/0.1/0.1'. Received: {fractions!r}."
+            ) from None
+    try:
+        fr = [float(f) for f in raw]
+    except (TypeError, ValueError):
+        raise DataError(
+            f"Split fractions must be a list of numbers. Received: {fractions!r}."
+        ) from None
+    if len(fr) not in (2, 3) or any(f <= 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6:
+        raise DataError(
+            "Split fractions must be 3 positive numbers (train, val, test) or 2 (train, test) "
+            f"that sum to 1, e.g. 0.8/0.1/0.1 or 0.9/0.1. Received: {fractions!r}."
+        )
+    if len(fr) == 2:
+        return (fr[0] * (1.0 - VAL_FROM_TRAIN), fr[0] * VAL_FROM_TRAIN, fr[1])
+    return (fr[0], fr[1], fr[2])
+
+
+def check_splits_not_empty(sizes: Sequence[int], what: str, fractions: Sequence[float]) -> None:
+    """Raise a :class:`DataError` naming ``what`` when a train/val/test part came out empty."""
+    names = ("train", "validation", "test")
+    empty = [names[i] for i, n in enumerate(sizes) if n == 0]
+    if empty:
+        raise DataError(
+            f"{what}: too few samples ({sum(sizes)}) to fill every split; the "
+            f"{' and '.join(empty)} part(s) came out empty with fractions "
+            f"{[round(f, 4) for f in fractions]}. Add samples or change the fractions."
+        )
