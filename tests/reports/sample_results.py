@@ -1,0 +1,220 @@
+"""A synthetic but realistic results document for report tests (no TensorFlow, deterministic).
+
+Two models x six modes on the 10-class digits data: the float modes match Keras, the int8 modes
+lose a little accuracy (mostly class "8", now read as "1"), and ``int16x8`` of the MobileNet
+failed to convert. Every measured mode carries latency samples; ``int8`` of the CNN also has a
+thread sweep. Run ``python tests/reports/sample_results.py`` to rewrite ``fixtures/results/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures" / "results"
+
+MODES = ("fp32", "dynamic", "fp16", "int8", "int8-float-io", "int16x8")
+
+#: per model: float size in bytes, size ratio per mode, median latency (us) per mode, extra
+#: error rate per mode (on top of Keras) and the class those errors hit.
+MODELS: dict[str, dict[str, Any]] = {
+    "digits-cnn": {
+        "source": "recipe:digits-cnn",
+        "keras_error": 0.015,
+        "fp32_bytes": 97_412,
+        "ratio": {"fp32": 1.0, "dynamic": 0.283, "fp16": 0.512, "int8": 0.291,
+                  "int8-float-io": 0.289, "int16x8": 0.301},
+        "median_us": {"fp32": 61.0, "dynamic": 74.0, "fp16": 63.0, "int8": 36.0,
+                      "int8-float-io": 39.0, "int16x8": 142.0},
+        "extra_error": {"fp32": 0.0, "dynamic": 0.004, "fp16": 0.0, "int8": 0.015,
+                        "int8-float-io": 0.012, "int16x8": 0.004},
+    },
+    "digits-mobilenet": {
+        "source": "recipe:digits-mobilenet",
+        "keras_error": 0.03,
+        "fp32_bytes": 893_520,
+        "ratio": {"fp32": 1.0, "dynamic": 0.279, "fp16": 0.505, "int8": 0.287,
+                  "int8-float-io": 0.285, "int16x8": 0.3},
+        "median_us": {"fp32": 410.0, "dynamic": 520.0, "fp16": 418.0, "int8": 190.0,
+                      "int8-float-io": 204.0, "int16x8": 900.0},
+        "extra_error": {"fp32": 0.0, "dynamic": 0.007, "fp16": 0.0, "int8": 0.03,
+                        "int8-float-io": 0.026, "int16x8": 0.0},
+    },
+}
+
+FAILED = ("digits-mobilenet", "int16x8")
+FAILED_ERROR = ("int16x8 conversion failed: the converter does not support op "
+                "'DEPTHWISE_CONV_2D' with int16 activations in this TensorFlow version. "
+                "Drop the mode with --modes or upgrade TensorFlow.")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _classification(y: np.ndarray, pred: np.ndarray, n: int) -> dict[str, Any]:
+    conf = np.zeros((n, n), dtype=int)
+    for t, p in zip(y, pred):
+        conf[t, p] += 1
+    support = conf.sum(axis=1)
+    pca = [float(round(conf[i, i] / support[i], 6)) for i in range(n)]
+    return {"accuracy": float(round(float(np.mean(y == pred)), 6)), "per_class_accuracy": pca,
+            "support": support.tolist(), "confusion": conf.tolist()}
+
+
+def _latency(rng: np.random.Generator, median: float, threads: int, n: int) -> dict[str, Any]:
+    samples = np.round(median * rng.lognormal(0.0, 0.06, size=n), 1)
+    # A few slow outliers, as on a real machine.
+    samples[rng.choice(n, size=3, replace=False)] *= 1.6
+    s = np.sort(samples)
+    q1, q3 = np.percentile(s, [25, 75])
+    mean, stdev = float(np.mean(s)), float(np.std(s, ddof=1))
+    return {
+        "unit": "us", "threads": threads, "xnnpack": True, "n": n, "warmup": 10,
+        "min": float(s[0]), "median": float(round(np.median(s), 2)),
+        "p90": float(round(np.percentile(s, 90), 2)), "p99": float(round(np.percentile(s, 99), 2)),
+        "mean": round(mean, 2), "stdev": round(stdev, 2), "iqr": float(round(q3 - q1, 2)),
+        "init_us": round(median * 14.0, 1), "first_invoke_us": round(median * 2.2, 1),
+        "samples": samples.tolist(),
+        "warnings": ["stdev is 12% of the median: results may be unstable"]
+        if stdev > 0.1 * float(np.median(s)) else [],
+    }
+
+
+def make_document(device: str = "build-host", latency_scale: float = 1.0, seed: int = 7,
+                  class_names: list[str] | None = None, n_samples: int = 60,
+                  dataset_fingerprint: str | None = None) -> dict[str, Any]:
+    """Build the synthetic results document (valid against ``tflbench.results.validate``)."""
+    names = list(class_names or [str(i) for i in range(10)])
+    n_cls = len(names)
+    per_class = 27
+    y = np.repeat(np.arange(n_cls), per_class)
+    models = []
+    for m_i, (name, spec) in enumerate(MODELS.items()):
+        rng = np.random.default_rng(1000 + m_i)  # accuracy does not depend on the device
+        lat_rng = np.random.default_rng(seed * 100 + m_i)
+        keras_pred = y.copy()
+        wrong = rng.random(len(y)) < spec["keras_error"]
+        keras_pred[wrong] = (y[wrong] + rng.integers(1, n_cls, wrong.sum())) % n_cls
+        keras = _classification(y, keras_pred, n_cls)
+        fingerprint = dataset_fingerprint or _sha(f"digits/{n_cls}/{per_class}")[:16]
+        model: dict[str, Any] = {
+            "name": name, "source": spec["source"], "model_sha256": _sha(name),
+            "dataset": {"name": "digits", "source": "sklearn.datasets.load_digits",
+                        "class_names": names, "input_shape": [8, 8, 1], "n_train": 1257,
+                        "n_val": 270, "n_test": len(y),
+                        "preprocessing": {"scale": 0.0625, "offset": 0.0, "layout": "NHWC"},
+                        "fingerprint": fingerprint},
+            "keras": keras, "modes": [],
+        }
+        for mode in MODES:
+            size = int(spec["fp32_bytes"] * spec["ratio"][mode])
+            rec: dict[str, Any] = {
+                "mode": mode, "status": "ok", "error": None, "stage": None,
+                "conversion": {"path": "from_keras_model", "seconds": round(0.8 + 0.3 * m_i, 2),
+                               "warnings": [], "cached": False},
+                "file": {"path": f".tflbench-cache/{name}/{mode}.tflite", "size_bytes": size,
+                         "sha256": _sha(f"{name}/{mode}"),
+                         "size_ratio": round(size / spec["fp32_bytes"], 4)},
+                "io": None, "agreement": None, "accuracy": None, "latency": None,
+            }
+            if (name, mode) == FAILED:
+                rec.update(status="failed", error=FAILED_ERROR, stage="convert",
+                           conversion=None, file=None)
+                model["modes"].append(rec)
+                continue
+            pred = keras_pred.copy()
+            # extra errors concentrate on class 8 (read as 1), the rest spread out
+            rate = spec["extra_error"][mode]
+            hit = rng.random(len(y)) < rate * 0.4
+            eight = (y == min(8, n_cls - 1)) & (rng.random(len(y)) < rate * 6)
+            pred[hit] = (y[hit] + rng.integers(1, n_cls, hit.sum())) % n_cls
+            pred[eight] = min(1, n_cls - 1)
+            cls = _classification(y, pred, n_cls)
+            deltas = [round(a - b, 6) for a, b in zip(cls["per_class_accuracy"],
+                                                     keras["per_class_accuracy"])]
+            worst = int(np.argmin(deltas))
+            flipped = np.nonzero(pred != keras_pred)[0].tolist()
+            noisy = mode not in ("fp32", "fp16")
+            rec["io"] = {"input_dtype": "int8" if mode == "int8" else "float32",
+                         "input_scale": 0.0039 if mode == "int8" else None,
+                         "input_zero_point": -128 if mode == "int8" else None,
+                         "output_dtype": "int8" if mode == "int8" else "float32",
+                         "output_scale": 0.0039 if mode == "int8" else None,
+                         "output_zero_point": -128 if mode == "int8" else None,
+                         "input_shape": [1, 8, 8, 1]}
+            rec["agreement"] = {
+                "n": len(y), "top1": round(1 - len(flipped) / len(y), 6),
+                "top_k": 1.0, "k": 5,
+                "max_abs_diff": 0.031 if noisy else 1.2e-7,
+                "mean_abs_diff": 0.0011 if noisy else 3e-9,
+                "sqnr_db": 33.5 if noisy else 120.0,
+                "cosine": 0.9998 if noisy else 1.0,
+                "kl_divergence": 0.0004 if noisy else 0.0, "flipped": flipped,
+            }
+            rec["accuracy"] = {
+                "accuracy": cls["accuracy"],
+                "accuracy_delta": round(cls["accuracy"] - keras["accuracy"], 6),
+                "per_class_accuracy": cls["per_class_accuracy"], "per_class_delta": deltas,
+                "support": cls["support"],
+                "worst_class": {"index": worst, "name": names[worst], "delta": deltas[worst]},
+                "confusion": cls["confusion"],
+            }
+            rec["latency"] = _latency(lat_rng, spec["median_us"][mode] * latency_scale, 1,
+                                      n_samples)
+            if name == "digits-cnn" and mode == "int8":
+                rec["latency_sweep"] = [
+                    rec["latency"],
+                    _latency(lat_rng, spec["median_us"][mode] * latency_scale * 0.62, 2,
+                             n_samples),
+                ]
+            model["modes"].append(rec)
+        models.append(model)
+    arm = latency_scale > 1.5
+    return {
+        "schema": "tflbench.results", "schema_version": 1,
+        "created": "2026-11-24T15:00:00+00:00" if not arm else "2026-11-25T09:30:00+00:00",
+        "tflbench_version": "0.1.0", "device": device,
+        "environment": {
+            "hostname": device, "os": "Linux-6.1.0-aarch64" if arm else "Linux-6.8.0-x86_64",
+            "machine": "aarch64" if arm else "x86_64",
+            "cpu_model": "Cortex-A72" if arm else "Intel(R) Xeon(R) CPU @ 2.20GHz",
+            "cpu_count": 4 if arm else 2, "affinity": [0, 1, 2, 3] if arm else [0, 1],
+            "governor": "ondemand" if arm else None, "python": "3.11.2" if arm else "3.11.7",
+            "numpy": "2.4.6", "tensorflow": None if arm else "2.21.0",
+            "keras": None if arm else "3.15.1",
+            "runtime": {"name": "ai_edge_litert", "version": "2.3.0"},
+        },
+        "settings": {"num_threads": 1, "xnnpack": True, "top_k": 5,
+                     "latency": {"warmup_runs": 10, "warmup_seconds": 0.1, "min_runs": 50,
+                                 "min_seconds": 0.5, "max_runs": 10000, "max_seconds": 10.0},
+                     "representative_samples": 200, "modes": list(MODES)},
+        "models": models, "recommendation": None, "baseline": None,
+    }
+
+
+def make_device_document() -> dict[str, Any]:
+    """The same models measured on a slower ARM board (for merge tests)."""
+    return make_document(device="rpi4", latency_scale=4.3, seed=11)
+
+
+def write_fixtures(directory: Path = FIXTURES) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for fname, doc in (("sample-host.json", make_document()),
+                       ("sample-rpi4.json", make_device_document())):
+        p = directory / fname
+        p.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        out.append(p)
+    return out
+
+
+if __name__ == "__main__":
+    for path in write_fixtures(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES):
+        print(path)

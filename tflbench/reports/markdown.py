@@ -1,0 +1,220 @@
+"""Markdown report: short enough for a pull-request comment.
+
+Sections: verdict line, recommendation, models x modes table, gates, failed modes, the most
+flipped classes and changes against a baseline. Every value from the document is escaped for
+GitHub-flavoured Markdown (no raw HTML, no table breakage).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tflbench.reports.table import (
+    DASH,
+    build_rows,
+    class_drops,
+    columns,
+    devices,
+    fmt_bytes,
+    fmt_pct,
+    fmt_pp,
+    fmt_time,
+    fmt_us,
+    format_row,
+    merge_warnings,
+    verdict,
+)
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md(text: object) -> str:
+    """Escape ``text`` for a Markdown paragraph or table cell."""
+    s = " ".join(str(text).split())
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def _table(header: list[str], rows: list[list[str]], align: list[str] | None = None) -> list[str]:
+    align = align or ["l"] * len(header)
+    sep = ["---:" if a == "r" else "---" for a in align]
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def arrow(delta: float | None, eps: float = 0.0) -> str:
+    if delta is None:
+        return ""
+    if delta > eps:
+        return "▲"
+    if delta < -eps:
+        return "▼"
+    return "="
+
+
+def latency_change(p50: dict[str, Any]) -> str:
+    """``36.0 µs → 40.1 µs ▲ 11.4% significant (p=0.002)``."""
+    before, after = p50.get("before"), p50.get("after")
+    if before is None or after is None:
+        return f"{fmt_us(before)} → {fmt_us(after)}"
+    ratio = p50.get("ratio")
+    pct = (ratio - 1.0) * 100.0 if ratio is not None else None
+    head = f"{fmt_us(before)} → {fmt_us(after)}"
+    if pct is not None:
+        head += f" {arrow(pct, 0.05)} {abs(pct):.1f}%"
+    sig = p50.get("significant")
+    if sig is None:
+        return head + " (no samples to test)"
+    return head + (f" significant (p={p50['p_value']:.2g})" if sig
+                   else f" within noise (p={p50['p_value']:.2g})")
+
+
+def accuracy_change(pair: dict[str, Any]) -> str:
+    before, after, delta = pair.get("before"), pair.get("after"), pair.get("delta")
+    if delta is not None and abs(delta) < 5e-5:
+        return f"{fmt_pct(after)} (=)"
+    s = f"{fmt_pct(before)} → {fmt_pct(after)}"
+    if delta is not None:
+        s += f" {arrow(delta, 5e-5)} {fmt_pp(abs(delta)).lstrip('+')}"
+    return s
+
+
+def size_change(pair: dict[str, Any]) -> str:
+    before, after, ratio = pair.get("before"), pair.get("after"), pair.get("ratio")
+    if before is not None and before == after:
+        return f"{fmt_bytes(after)} (=)"
+    s = f"{fmt_bytes(before)} → {fmt_bytes(after)}"
+    if ratio is not None:
+        pct = (ratio - 1.0) * 100.0
+        s += f" {arrow(pct, 0.05)} {abs(pct):.1f}%"
+    return s
+
+
+def _settings_line(doc: dict[str, Any]) -> str:
+    parts = []
+    entries = doc.get("devices") or [{"device": doc.get("device"),
+                                      "environment": doc.get("environment"),
+                                      "settings": doc.get("settings")}]
+    for e in entries:
+        env = e.get("environment") or {}
+        st = e.get("settings") or {}
+        rt = env.get("runtime") or {}
+        bits = [str(env.get("machine") or "?")]
+        if st.get("num_threads") is not None:
+            bits.append(f"{st['num_threads']} thread(s)")
+        bits.append("XNNPACK " + ("on" if st.get("xnnpack", True) else "off"))
+        if rt.get("name"):
+            bits.append(f"{rt['name']} {rt.get('version') or ''}".strip())
+        parts.append(f"{md(e.get('device'))}: " + ", ".join(md(b) for b in bits))
+    return "; ".join(parts)
+
+
+def render(doc: dict[str, Any]) -> str:
+    """The Markdown report of ``doc`` (a results document, possibly merged)."""
+    rows = build_rows(doc)
+    v = verdict(doc, rows)
+    devs = devices(doc)
+    lines: list[str] = ["## tflbench report", ""]
+    icon = "✅" if v.passed else "❌"
+    n_models = len(doc.get("models", []))
+    n_modes = len({r.mode for r in rows})
+    lines.append(f"{icon} **{md(v.line)}** · {n_models} model(s) × {n_modes} mode(s) on "
+                 f"{md(', '.join(devs))} · {md(fmt_time(doc.get('created')))}")
+    lines.append("")
+    for w in merge_warnings(doc):
+        lines.append(f"> ⚠️ {md(w)}")
+        lines.append("")
+
+    rec = doc.get("recommendation")
+    if isinstance(rec, dict) and rec:
+        lines += ["### Recommendation", ""]
+        for name, r in rec.items():
+            if not isinstance(r, dict):
+                continue
+            mode = f"**{md(r['mode'])}**" if r.get("mode") else "**none**"
+            lines.append(f"- {md(name)}: {mode}. {md(r.get('reason', ''))}")
+        lines.append("")
+
+    lines += ["### Results", ""]
+    cols = columns(rows)
+    numeric = {"agreement", "accuracy", "delta", "size", "ratio", "p50", "p90"}
+    body = []
+    for r in rows:
+        cells = format_row(r)
+        body.append([md(cells[k]) if k != "status" or r.ok else "**FAILED**" for k, _ in cols])
+    lines += _table([h for _, h in cols], body,
+                    ["r" if k in numeric else "l" for k, _ in cols])
+    keras = [f"{md(m['name'])} {fmt_pct((m.get('keras') or {}).get('accuracy'))}"
+             for m in doc.get("models", [])]
+    lines += ["", f"Keras reference accuracy: {', '.join(keras) or DASH}. "
+                  f"Δ = mode − Keras. Latency per invoke, batch 1 ({_settings_line(doc)}).", ""]
+
+    gates = doc.get("gates")
+    if isinstance(gates, list) and gates:
+        failed = [g for g in gates if isinstance(g, dict) and not g.get("passed")]
+        lines += ["### Gates", "",
+                  f"{len(gates) - len(failed)} of {len(gates)} passed.", ""]
+        for g in failed:
+            lines.append(f"- ❌ {md(g.get('name', ''))}: {md(g.get('line', ''))}")
+        if failed:
+            lines.append("")
+
+    failed_rows = [r for r in rows if not r.ok]
+    if failed_rows:
+        lines += ["### Failed modes", ""]
+        for r in failed_rows:
+            where = f" on {md(r.device)}" if len(devs) > 1 else ""
+            stage = f" ({md(r.stage)})" if r.stage else ""
+            lines.append(f"- {md(r.model)} / {md(r.mode)}{where}{stage}: "
+                         f"{md(r.error or 'failed without a message')}")
+        lines.append("")
+
+    drops = class_drops(doc, limit=5)
+    if drops:
+        lines += ["### Most flipped classes", ""]
+        body = []
+        for c in drops:
+            target = (f"{md(c.confused_with)} (+{c.confused_extra})" if c.confused_with
+                      else DASH)
+            body.append([md(c.model), md(c.mode) + (f" ({md(c.device)})" if len(devs) > 1
+                                                    else ""),
+                         md(c.name), fmt_pct(c.keras_accuracy), fmt_pct(c.accuracy),
+                         md(fmt_pp(c.delta)), target])
+        lines += _table(["model", "mode", "class", "Keras", "mode acc.", "Δ", "now read as"],
+                        body, ["l", "l", "l", "r", "r", "r", "l"])
+        lines.append("")
+
+    base = doc.get("baseline")
+    if isinstance(base, dict) and isinstance(base.get("changes"), list):
+        src = base.get("source") or "baseline"
+        lines += [f"### Changes against {md(src)}", "",
+                  f"Baseline: {md(base.get('device') or DASH)}, "
+                  f"{md(fmt_time(base.get('created')))}. ▲ higher, ▼ lower; latency differences "
+                  "are tested with Mann-Whitney U on the samples.", ""]
+        for w in base.get("warnings") or []:
+            lines += [f"> ⚠️ {md(w)}", ""]
+        body = []
+        for ch in base["changes"]:
+            status = ch.get("status") or {}
+            mode = md(ch["mode"])
+            if status.get("before") != status.get("after"):
+                mode += f" ({md(status.get('before'))} → {md(status.get('after'))})"
+            elif status.get("after") == "failed":
+                mode += " (failed)"
+            if len(devs) > 1:
+                mode += f" ({md(ch['device'])})"
+            body.append([md(ch["model"]), mode, accuracy_change(ch.get("accuracy") or {}),
+                         size_change(ch.get("size_bytes") or {}),
+                         latency_change(ch.get("p50_us") or {})])
+        if body:
+            lines += _table(["model", "mode", "accuracy", "size", "p50 latency"], body)
+            lines.append("")
+        for label, key in (("Only in the baseline", "missing"), ("New", "new")):
+            items = base.get(key) or []
+            if items:
+                lines += [f"{label}: " + ", ".join(md(i) for i in items), ""]
+
+    lines.append("<sub>tflbench " + md(str(doc.get("tflbench_version") or "")) + "</sub>")
+    return "\n".join(lines).rstrip() + "\n"
