@@ -1,0 +1,732 @@
+"""Portable bundles: everything a device needs to measure the converted models, with no TensorFlow.
+
+A bundle is a directory (or a ``.zip`` of one)::
+
+    manifest.json                 schema "tflbench.bundle", version 1 (see docs/device.md)
+    README.txt                    how to measure it
+    <model>/inputs.npy            evaluation inputs, already preprocessed (float32, NHWC)
+    <model>/labels.npy            integer labels
+    <model>/reference.npy         the Keras model's outputs on those inputs (float32)
+    <model>/<mode>.tflite         one file per mode that converted successfully on the host
+
+``manifest.json`` lists every other file with its SHA-256 and size. :func:`read_bundle` refuses a
+manifest from a newer tflbench, any path that is absolute, climbs out with ``..`` or goes through
+a symlink, and zip entries that would do the same; it then checks every file and reports
+problems *per mode*, so the modes whose files are intact still run. Arrays are read with
+``allow_pickle=False``. The checksums detect corruption and accidental edits; they do not prove
+who made the bundle.
+
+This module never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from tflbench import __version__
+from tflbench.errors import BundleError
+
+SCHEMA = "tflbench.bundle"
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+README = "README.txt"
+
+#: Evaluation samples stored per model unless told otherwise.
+DEFAULT_MAX_SAMPLES = 1000
+
+#: Limits applied when extracting a ``.zip`` bundle (a bundle of a few models is megabytes).
+MAX_ZIP_ENTRIES = 10_000
+MAX_ZIP_ENTRY_BYTES = 1 << 30  # 1 GiB
+MAX_ZIP_TOTAL_BYTES = 2 << 30  # 2 GiB
+
+_CHUNK = 1 << 20
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _slug(name: str) -> str:
+    s = _SLUG.sub("-", name).strip(".-")
+    return s or "model"
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    name, i = base, 2
+    while name in taken:
+        name = f"{base}-{i}"
+        i += 1
+    taken.add(name)
+    return name
+
+
+def check_relative_path(rel: Any, where: str) -> PurePosixPath:
+    """Validate a bundle-relative path from a manifest or zip entry; raise :class:`BundleError`.
+
+    Accepted: a non-empty POSIX path without a leading ``/``, drive letter, backslash, NUL, empty
+    component, ``.`` or ``..``.
+    """
+    if not isinstance(rel, str) or not rel:
+        raise BundleError(f"{where}: expected a relative file path. Received: {rel!r}.")
+    bad = None
+    if "\x00" in rel or "\\" in rel:
+        bad = "contains a backslash or NUL byte"
+    elif rel.startswith("/") or re.match(r"^[A-Za-z]:", rel):
+        bad = "is absolute"
+    else:
+        parts = rel.rstrip("/").split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            bad = "has an empty, '.' or '..' component"
+    if bad:
+        raise BundleError(
+            f"{where}: path {rel!r} {bad}; bundle paths must stay inside the bundle directory. "
+            "The bundle is corrupt or was tampered with; re-create it with 'tflbench bundle'."
+        )
+    return PurePosixPath(rel.rstrip("/"))
+
+
+def _through_symlink(root: Path, rel: PurePosixPath) -> bool:
+    p = root
+    for part in rel.parts:
+        p = p / part
+        if p.is_symlink():
+            return True
+    return False
+
+
+# ------------------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class ModelArrays:
+    """What a bundle stores for one model besides its ``.tflite`` files.
+
+    ``x`` are the evaluation inputs exactly as the model takes them (preprocessed), ``y`` their
+    integer labels and ``reference`` the Keras model's outputs on ``x``.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    reference: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = {len(self.x), len(self.y), len(self.reference)}
+        if len(n) != 1:
+            raise BundleError(
+                f"Inputs, labels and reference outputs differ in length. Received: {len(self.x)} "
+                f"inputs, {len(self.y)} labels, {len(self.reference)} reference outputs. Give "
+                "the reference outputs of the same inputs."
+            )
+        if len(self.x) == 0:
+            raise BundleError("No evaluation samples to bundle. Received 0 inputs.")
+
+    def head(self, n: int | None) -> ModelArrays:
+        if n is None or n >= len(self.x):
+            return self
+        return ModelArrays(self.x[:n], self.y[:n], self.reference[:n])
+
+
+def arrays_for_subject(subject: Any, settings: Any) -> ModelArrays:
+    """The evaluation inputs, labels and Keras reference outputs the host pipeline used for
+    ``subject`` under ``settings`` (``tflbench.pipeline``). After a run they all come from the
+    pipeline's content cache, so nothing is trained or predicted again."""
+    from tflbench import pipeline
+
+    run = pipeline._SubjectRun(subject, settings,  # noqa: SLF001 - same package
+                               pipeline.Cache(settings.cache_dir, enabled=settings.use_cache),
+                               pipeline._no_progress)  # noqa: SLF001
+    run.prepare()
+    return ModelArrays(x=run.eval.x, y=run.eval.y, reference=run.reference)
+
+
+def _host_summary(mode: Mapping[str, Any]) -> dict[str, Any]:
+    lat = mode.get("latency") or {}
+    agr = mode.get("agreement") or {}
+    acc = mode.get("accuracy") or {}
+    return {
+        "status": mode.get("status"),
+        "agreement_top1": agr.get("top1"),
+        "accuracy": acc.get("accuracy"),
+        "latency_median_us": lat.get("median"),
+        "threads": lat.get("threads"),
+        "xnnpack": lat.get("xnnpack"),
+    }
+
+
+def _prepare_out_dir(out: Path, overwrite: bool) -> None:
+    if out.exists() or out.is_symlink():
+        if out.is_symlink() or not out.is_dir():
+            raise BundleError(f"Bundle output {out} exists and is not a directory. "
+                              "Choose another --out.")
+        if any(out.iterdir()):
+            if not (overwrite and (out / MANIFEST).is_file()):
+                raise BundleError(
+                    f"Bundle output directory {out} is not empty. Choose an empty or new "
+                    "directory (an existing bundle is replaced only with overwrite/--force)."
+                )
+            shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _readme(manifest: Mapping[str, Any]) -> str:
+    models = ", ".join(m["name"] for m in manifest["models"])
+    return (
+        "tflbench bundle\n"
+        f"models: {models}\n\n"
+        "Measure it on the device (no TensorFlow needed):\n"
+        "    pip install tflbench ai-edge-litert numpy\n"
+        "    tflbench measure . --out results-device.json --device my-device\n\n"
+        "Then merge with the host results:\n"
+        "    tflbench report results-host.json results-device.json\n"
+    )
+
+
+def write_bundle(
+    results_doc: Mapping[str, Any],
+    arrays: Mapping[str, ModelArrays],
+    out_dir: str | os.PathLike[str],
+    *,
+    zip: bool = False,  # noqa: A002 - mirrors the --zip option
+    max_samples: int | None = DEFAULT_MAX_SAMPLES,
+    modes: Iterable[str] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write a bundle for every model of ``results_doc`` and return its path.
+
+    ``arrays`` maps a model name to its :class:`ModelArrays`; a model of the document without
+    arrays is an error. Only modes with status ``ok`` and a ``file.path`` are bundled (optionally
+    only those named in ``modes``); a relative ``file.path`` is resolved against ``base_dir``
+    (default: the current directory). The first ``max_samples`` samples are stored (None = all).
+    With ``zip=True`` the bundle is written as ``<out_dir>.zip`` (or ``out_dir`` itself when it
+    ends in ``.zip``) holding one top-level directory.
+    """
+    from tflbench import results as _results
+
+    _results.validate(dict(results_doc), source="results document")
+    if max_samples is not None and max_samples < 1:
+        raise BundleError(f"max_samples must be a positive integer or None. Received: "
+                          f"{max_samples!r}.")
+    wanted = None if modes is None else {str(m) for m in modes}
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    out = Path(out_dir)
+
+    if zip:
+        zip_path = out if out.suffix == ".zip" else out.with_name(out.name + ".zip")
+        if zip_path.exists() and not overwrite:
+            raise BundleError(f"{zip_path} already exists. Choose another --out or remove it.")
+        with tempfile.TemporaryDirectory(prefix="tflbench-bundle-") as tmp:
+            stage = Path(tmp) / (zip_path.stem or "bundle")
+            _write_dir(results_doc, arrays, stage, max_samples, wanted, thresholds, base)
+            zip_path.parent.mkdir(parents=True, exist_ok=True)
+            part = zip_path.with_name(zip_path.name + ".part")
+            with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for f in sorted(p for p in stage.rglob("*") if p.is_file()):
+                    zf.write(f, f"{stage.name}/{f.relative_to(stage).as_posix()}")
+            os.replace(part, zip_path)
+        return zip_path
+
+    _prepare_out_dir(out, overwrite)
+    _write_dir(results_doc, arrays, out, max_samples, wanted, thresholds, base)
+    return out
+
+
+def _write_dir(
+    doc: Mapping[str, Any],
+    arrays: Mapping[str, ModelArrays],
+    out: Path,
+    max_samples: int | None,
+    wanted: set[str] | None,
+    thresholds: Mapping[str, Any] | None,
+    base: Path,
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, dict[str, Any]] = {}
+    by_digest: dict[str, str] = {}  # sha256 -> first relative path with that content
+    taken: set[str] = set()
+
+    def add(rel: str, write: Any) -> str:
+        """Write a file via ``write(path)``; identical content is stored once."""
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write(target)
+        digest = sha256_file(target)
+        if digest in by_digest:
+            target.unlink()
+            return by_digest[digest]
+        by_digest[digest] = rel
+        files[rel] = {"sha256": digest, "size_bytes": target.stat().st_size}
+        return rel
+
+    def add_npy(rel: str, arr: np.ndarray) -> str:
+        return add(rel, lambda p: np.save(p, arr, allow_pickle=False))
+
+    models_out: list[dict[str, Any]] = []
+    for model in doc["models"]:
+        name = model["name"]
+        if name not in arrays:
+            raise BundleError(
+                f"No evaluation arrays given for model {name!r}. Received arrays for: "
+                f"{', '.join(arrays) or 'none'}."
+            )
+        arr = arrays[name].head(max_samples)
+        dataset = dict(model.get("dataset") or {})
+        class_names = [str(c) for c in dataset.get("class_names") or []]
+        reference = np.asarray(arr.reference, dtype=np.float32)
+        if reference.ndim != 2:
+            raise BundleError(f"Reference outputs of {name!r} must be 2-D (n, classes). "
+                              f"Received shape {reference.shape}.")
+        if not class_names:
+            class_names = [str(i) for i in range(reference.shape[1])]
+        if len(class_names) != reference.shape[1]:
+            raise BundleError(
+                f"Model {name!r}: {len(class_names)} class names but reference outputs have "
+                f"{reference.shape[1]} classes. Give the Keras outputs of this model."
+            )
+        d = _unique(_slug(name), taken)
+        entry: dict[str, Any] = {
+            "name": name,
+            "dir": d,
+            "source": model.get("source"),
+            "model_sha256": model.get("model_sha256"),
+            "dataset": dataset,
+            "class_names": class_names,
+            "preprocessing": dataset.get("preprocessing") or {},
+            "input_shape": [int(s) for s in np.asarray(arr.x).shape[1:]],
+            "n_samples": len(arr.x),
+            "n_test": dataset.get("n_test"),
+            "keras_host": model.get("keras"),
+            "inputs": add_npy(f"{d}/inputs.npy", np.ascontiguousarray(arr.x, dtype=np.float32)),
+            "labels": add_npy(f"{d}/labels.npy", np.asarray(arr.y).astype(np.int64)),
+            "reference": add_npy(f"{d}/reference.npy", reference),
+            "modes": [],
+        }
+        for rec in model["modes"]:
+            fpath = (rec.get("file") or {}).get("path")
+            if rec.get("status") != "ok" or not fpath:
+                continue
+            if wanted is not None and rec["mode"] not in wanted:
+                continue
+            src = Path(fpath)
+            src = src if src.is_absolute() else base / src
+            if not src.is_file():
+                raise BundleError(
+                    f"The .tflite of {name} / {rec['mode']} is missing: {src}. Re-run the host "
+                    "pipeline (the conversion cache may have been cleared)."
+                )
+            expected = (rec.get("file") or {}).get("sha256")
+            if expected and sha256_file(src) != expected:
+                raise BundleError(
+                    f"The .tflite of {name} / {rec['mode']} ({src}) changed since the results "
+                    "were written (sha256 differs). Re-run the host pipeline, then bundle."
+                )
+            rel = add(f"{d}/{_slug(rec['mode'])}.tflite",
+                      lambda p, s=src: shutil.copyfile(s, p))
+            entry["modes"].append({
+                "mode": rec["mode"],
+                "file": rel,
+                "io": rec.get("io"),
+                "size_ratio": (rec.get("file") or {}).get("size_ratio"),
+                "host": _host_summary(rec),
+            })
+        if not entry["modes"]:
+            raise BundleError(
+                f"Model {name!r} has no successfully converted mode to bundle"
+                + (f" among {sorted(wanted)}" if wanted else "")
+                + ". Check the host results (tflbench report) or choose other --modes."
+            )
+        models_out.append(entry)
+
+    manifest: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "tflbench_version": __version__,
+        "settings": dict(doc.get("settings") or {}),
+        "bundle": {"max_samples": max_samples, "modes": sorted(wanted) if wanted else None},
+        "thresholds": dict(thresholds) if thresholds else None,
+        "host": {
+            "device": doc.get("device"),
+            "created": doc.get("created"),
+            "tflbench_version": doc.get("tflbench_version"),
+            "environment": doc.get("environment"),
+        },
+        "models": models_out,
+        "files": files,
+    }
+    from tflbench.results import to_json
+
+    (out / README).write_text(_readme(manifest), encoding="utf-8")
+    (out / MANIFEST).write_text(to_json(manifest) + "\n", encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class BundleMode:
+    """One mode of one bundled model; ``ok`` is False when its file is missing or altered."""
+
+    mode: str
+    path: Path | None
+    ok: bool
+    error: str | None
+    io: dict[str, Any] | None
+    host: dict[str, Any] | None
+
+
+@dataclass
+class BundleModel:
+    name: str
+    entry: dict[str, Any]
+    class_names: list[str]
+    x: np.ndarray | None
+    y: np.ndarray | None
+    reference: np.ndarray | None
+    error: str | None
+    modes: list[BundleMode] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Bundle:
+    """A verified bundle. Use as a context manager to remove the extraction of a ``.zip``."""
+
+    source: Path
+    root: Path
+    manifest: dict[str, Any]
+    models: list[BundleModel]
+    problems: list[str]
+    _tmp: Path | None = None
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> Bundle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def status(self) -> list[dict[str, Any]]:
+        """One row per (model, mode): whether it can run and why not."""
+        return [
+            {"model": m.name, "mode": md.mode, "ok": md.ok, "error": md.error}
+            for m in self.models
+            for md in m.modes
+        ]
+
+    def require_intact(self) -> None:
+        if self.problems:
+            raise BundleError(
+                f"Bundle {self.source} failed verification:\n"
+                + "\n".join(f"  - {p}" for p in self.problems)
+            )
+
+
+def _safe_extract(
+    zpath: Path, dest: Path, *, max_entries: int, max_entry_bytes: int, max_total_bytes: int
+) -> None:
+    """Extract ``zpath`` into ``dest`` after checking every entry; nothing is written when an
+    entry is unsafe. Sizes are enforced on the bytes actually inflated, not the headers."""
+    try:
+        zf = zipfile.ZipFile(zpath)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(f"{zpath} is not a readable zip file ({exc}). Copy the bundle "
+                          "again or give its directory.") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > max_entries:
+            raise BundleError(f"{zpath} has {len(infos)} entries (limit {max_entries}); "
+                              "this is not a tflbench bundle.")
+        seen: set[str] = set()
+        declared = 0
+        for info in infos:
+            where = f"{zpath}: entry {info.filename!r}"
+            rel = check_relative_path(info.filename, where)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise BundleError(f"{where} is a symlink; bundles may not contain links. "
+                                  "Re-create the bundle with 'tflbench bundle'.")
+            if info.flag_bits & 0x1:
+                raise BundleError(f"{where} is encrypted; tflbench bundles are not.")
+            key = rel.as_posix().lower()
+            if key in seen:
+                raise BundleError(f"{where} appears twice; the zip is not a tflbench bundle.")
+            seen.add(key)
+            if info.file_size > max_entry_bytes:
+                raise BundleError(f"{where} is {info.file_size} bytes uncompressed (limit "
+                                  f"{max_entry_bytes}); refusing to extract it.")
+            declared += info.file_size
+            if declared > max_total_bytes:
+                raise BundleError(f"{zpath} uncompresses to more than {max_total_bytes} bytes; "
+                                  "refusing to extract it.")
+        root = dest.resolve()
+        total = 0
+        for info in infos:
+            rel = PurePosixPath(info.filename.rstrip("/"))
+            target = root.joinpath(*rel.parts)
+            if not target.resolve().is_relative_to(root):  # pragma: no cover - checked above
+                raise BundleError(f"{zpath}: entry {info.filename!r} escapes the bundle.")
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
+            with zf.open(info) as src, open(target, "xb") as dst:
+                for chunk in iter(lambda s=src: s.read(_CHUNK), b""):
+                    written += len(chunk)
+                    total += len(chunk)
+                    if written > max_entry_bytes or total > max_total_bytes:
+                        raise BundleError(
+                            f"{zpath}: entry {info.filename!r} inflates beyond its declared "
+                            "size or the size limit; refusing to extract it."
+                        )
+                    dst.write(chunk)
+
+
+def _find_root(dest: Path, source: Path) -> Path:
+    if (dest / MANIFEST).is_file():
+        return dest
+    subdirs = [p for p in dest.iterdir() if p.is_dir()]
+    if len(subdirs) == 1 and (subdirs[0] / MANIFEST).is_file():
+        return subdirs[0]
+    raise BundleError(f"{source} has no {MANIFEST} at its top level (or in a single top-level "
+                      "directory). Give a bundle made by 'tflbench bundle'.")
+
+
+def _load_manifest(root: Path, source: Path) -> dict[str, Any]:
+    mpath = root / MANIFEST
+    if mpath.is_symlink():
+        raise BundleError(f"{mpath} is a symlink; refusing it. Re-create the bundle.")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BundleError(f"{source} is not a tflbench bundle: {MANIFEST} is missing. Give "
+                          "the directory or .zip written by 'tflbench bundle'.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{mpath} is not valid JSON ({exc}). Copy the bundle again.") from None
+    validate_manifest(manifest, str(mpath))
+    return manifest
+
+
+def validate_manifest(manifest: Any, source: str = MANIFEST) -> None:
+    """Check the manifest envelope and every path in it; raise :class:`BundleError`."""
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{source}: expected a JSON object. Received: "
+                          f"{type(manifest).__name__}.")
+    if manifest.get("schema") != SCHEMA:
+        raise BundleError(f"{source}: not a tflbench bundle manifest (schema="
+                          f"{manifest.get('schema')!r}, expected {SCHEMA!r}).")
+    ver = manifest.get("schema_version")
+    if isinstance(ver, bool) or not isinstance(ver, int):
+        raise BundleError(f"{source}: schema_version must be an integer. Received: {ver!r}.")
+    if ver > SCHEMA_VERSION:
+        raise BundleError(
+            f"{source}: made by a newer tflbench (bundle schema_version={ver}, this tflbench "
+            f"{__version__} reads up to {SCHEMA_VERSION}). Upgrade tflbench on this device: "
+            "pip install -U tflbench."
+        )
+    if ver < 1:
+        raise BundleError(f"{source}: schema_version must be >= 1. Received: {ver}.")
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise BundleError(f"{source}: 'files' must be an object of path -> checksum.")
+    for rel, meta in files.items():
+        check_relative_path(rel, f"{source}: files")
+        if (not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str)
+                or not isinstance(meta.get("size_bytes"), int)):
+            raise BundleError(f"{source}: files[{rel!r}] must have 'sha256' and 'size_bytes'.")
+    models = manifest.get("models")
+    if not isinstance(models, list) or not models:
+        raise BundleError(f"{source}: 'models' must be a non-empty list.")
+    for i, m in enumerate(models):
+        where = f"{source}: models[{i}]"
+        if not isinstance(m, dict) or not isinstance(m.get("name"), str):
+            raise BundleError(f"{where} must be an object with a string 'name'.")
+        for key in ("inputs", "labels", "reference"):
+            check_relative_path(m.get(key), f"{where}.{key}")
+            if m[key] not in files:
+                raise BundleError(f"{where}.{key} ({m[key]!r}) is not listed in 'files'.")
+        if not isinstance(m.get("modes"), list):
+            raise BundleError(f"{where}: 'modes' must be a list.")
+        for j, md in enumerate(m["modes"]):
+            if not isinstance(md, dict) or not isinstance(md.get("mode"), str):
+                raise BundleError(f"{where}.modes[{j}] must be an object with a string 'mode'.")
+            check_relative_path(md.get("file"), f"{where}.modes[{j}].file")
+            if md["file"] not in files:
+                raise BundleError(f"{where}.modes[{j}].file ({md['file']!r}) is not listed in "
+                                  "'files'.")
+
+
+def _verify_file(root: Path, rel: str, meta: Mapping[str, Any]) -> str | None:
+    """None when ``rel`` is present, a regular file, and matches its size and checksum."""
+    p = root.joinpath(*PurePosixPath(rel).parts)
+    if _through_symlink(root, PurePosixPath(rel)):
+        return f"{rel}: refused, it is (or lies under) a symlink"
+    if not p.exists():
+        return f"{rel}: missing"
+    if not p.is_file():
+        return f"{rel}: not a regular file"
+    if not p.resolve().is_relative_to(root.resolve()):  # pragma: no cover - symlinks refused
+        return f"{rel}: refused, it resolves outside the bundle"
+    size = p.stat().st_size
+    if size != meta["size_bytes"]:
+        return f"{rel}: altered (size {size} bytes, manifest says {meta['size_bytes']})"
+    if sha256_file(p) != meta["sha256"]:
+        return f"{rel}: altered (sha256 does not match the manifest)"
+    return None
+
+
+def _load_npy(root: Path, rel: str) -> np.ndarray:
+    try:
+        arr = np.load(root.joinpath(*PurePosixPath(rel).parts), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise BundleError(f"{rel}: not a readable .npy array ({exc})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        raise BundleError(f"{rel}: expected a numeric array")
+    return arr
+
+
+def read_bundle(
+    path: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    max_entries: int = MAX_ZIP_ENTRIES,
+    max_entry_bytes: int = MAX_ZIP_ENTRY_BYTES,
+    max_total_bytes: int = MAX_ZIP_TOTAL_BYTES,
+) -> Bundle:
+    """Open and verify a bundle directory or ``.zip``.
+
+    Raises :class:`BundleError` when the bundle as a whole is unusable (no or bad manifest, a
+    newer schema, unsafe paths, an unsafe zip, or no mode left to run). Missing or altered files
+    are collected in ``Bundle.problems`` and mark only the modes (or the model) they belong to;
+    with ``strict=True`` any problem raises, naming every affected file.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise BundleError(f"Bundle not found: {source}. Give the directory or .zip written by "
+                          "'tflbench bundle'.")
+    tmp: Path | None = None
+    try:
+        if source.is_file():
+            if not zipfile.is_zipfile(source):
+                raise BundleError(f"{source} is neither a bundle directory nor a .zip bundle.")
+            tmp = Path(tempfile.mkdtemp(prefix="tflbench-bundle-"))
+            _safe_extract(source, tmp, max_entries=max_entries,
+                          max_entry_bytes=max_entry_bytes, max_total_bytes=max_total_bytes)
+            root = _find_root(tmp, source)
+        else:
+            if source.is_symlink():
+                raise BundleError(f"{source} is a symlink; give the bundle directory itself.")
+            root = _find_root(source, source)
+        manifest = _load_manifest(root, source)
+        bundle = _verify(source, root, manifest, tmp)
+    except BaseException:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        if strict or not any(md.ok for m in bundle.models for md in m.modes):
+            bundle.require_intact()
+        if not any(md.ok for m in bundle.models for md in m.modes):
+            raise BundleError(f"Bundle {source} lists no mode to run.")
+    except BundleError:
+        bundle.close()
+        raise
+    return bundle
+
+
+def _verify(source: Path, root: Path, manifest: dict[str, Any], tmp: Path | None) -> Bundle:
+    files: dict[str, Any] = manifest["files"]
+    file_problem: dict[str, str | None] = {}
+
+    def problem(rel: str) -> str | None:
+        if rel not in file_problem:
+            file_problem[rel] = _verify_file(root, rel, files[rel])
+        return file_problem[rel]
+
+    models: list[BundleModel] = []
+    for m in manifest["models"]:
+        model_error: str | None = None
+        arrays: dict[str, np.ndarray] = {}
+        for key in ("inputs", "labels", "reference"):
+            p = problem(m[key])
+            if p is None:
+                try:
+                    arrays[key] = _load_npy(root, m[key])
+                except BundleError as exc:
+                    p = file_problem[m[key]] = str(exc)
+            if p is not None and model_error is None:
+                model_error = p
+        class_names = [str(c) for c in m.get("class_names") or []]
+        if model_error is None:
+            model_error = _check_arrays(m, arrays, class_names)
+        bm = BundleModel(
+            name=m["name"], entry=m, class_names=class_names,
+            x=arrays.get("inputs"), y=arrays.get("labels"), reference=arrays.get("reference"),
+            error=model_error,
+        )
+        for md in m["modes"]:
+            p = problem(md["file"])
+            err = p if p is not None else (
+                None if model_error is None else f"evaluation data unusable: {model_error}")
+            bm.modes.append(BundleMode(
+                mode=md["mode"],
+                path=None if p else root.joinpath(*PurePosixPath(md["file"]).parts),
+                ok=err is None, error=err, io=md.get("io"), host=md.get("host"),
+            ))
+        models.append(bm)
+    problems = [p for p in file_problem.values() if p]
+    return Bundle(source=source, root=root, manifest=manifest, models=models,
+                  problems=problems, _tmp=tmp)
+
+
+def _check_arrays(
+    m: Mapping[str, Any], arrays: Mapping[str, np.ndarray], class_names: Sequence[str]
+) -> str | None:
+    x, y, ref = arrays["inputs"], arrays["labels"], arrays["reference"]
+    if not (len(x) == len(y) == len(ref)) or len(x) == 0:
+        return (f"{m['name']}: inputs, labels and reference have {len(x)}, {len(y)} and "
+                f"{len(ref)} samples; they must be equal and non-zero")
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        return f"{m['labels']}: labels must be a 1-D integer array (got {y.dtype} {y.shape})"
+    if ref.ndim != 2 or (class_names and ref.shape[1] != len(class_names)):
+        return (f"{m['reference']}: reference outputs must be (n, {len(class_names)}); got "
+                f"{ref.shape}")
+    shape = m.get("input_shape")
+    if shape is not None and list(x.shape[1:]) != list(shape):
+        return f"{m['inputs']}: inputs have sample shape {list(x.shape[1:])}, manifest {shape}"
+    return None
