@@ -1,0 +1,184 @@
+"""``tflbench run``: train or load, convert under every mode, measure, report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+NAME = "run"
+HELP = ("Train or load reference models, convert under every mode, measure agreement, accuracy, "
+        "size and latency, and write reports (default: the embedded digits subject).")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``bundle``."""
+    g = parser.add_argument_group("subjects")
+    g.add_argument("--model", action="append", default=[], metavar="PATH",
+                   help="a .keras, .h5 or SavedModel to test (repeatable)")
+    g.add_argument("--recipe", action="append", default=[], metavar="NAME",
+                   help="a built-in recipe to train (repeatable; see 'tflbench recipes')")
+    g.add_argument("--data", metavar="SPEC", default=None,
+                   help="dataset for --model/--recipe: digits (default), npz:PATH, folder:PATH, "
+                        "tfds:NAME, keras:NAME")
+    g.add_argument("--name", default=None, help="name of the --model subject in reports")
+    g.add_argument("--unsafe-model-loading", action="store_true",
+                   help="load .keras files with safe_mode=False (only for files you trust)")
+    g.add_argument("--config", metavar="PATH", default=None,
+                   help="project config (tflbench.toml or pyproject.toml [tool.tflbench])")
+    r = parser.add_argument_group("run settings")
+    r.add_argument("--modes", default=None,
+                   help="comma-separated modes (default: all; see 'tflbench modes')")
+    r.add_argument("--threads", type=int, default=None, help="interpreter threads (default 1)")
+    r.add_argument("--no-xnnpack", action="store_true", help="run without the XNNPACK delegate")
+    r.add_argument("--representative-samples", type=int, default=None, metavar="N",
+                   help="calibration samples for full-integer modes (default 200)")
+    r.add_argument("--max-eval-samples", type=int, default=None, metavar="N",
+                   help="cap the evaluation (test) samples")
+    r.add_argument("--cache-dir", type=Path, default=None, help="default .tflbench-cache")
+    r.add_argument("--no-cache", action="store_true", help="ignore cached models/conversions")
+    r.add_argument("--device", default=None, help="device label in results (default hostname)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_run_arguments(parser)
+    o = parser.add_argument_group("output")
+    o.add_argument("--report-dir", type=Path, default=None,
+                   help="where results.json, report.md and report.html go (default reports/)")
+    o.add_argument("--quiet", action="store_true", help="no progress display")
+    o.add_argument("--strict", action="store_true",
+                   help="exit 1 when any mode failed to convert or run")
+
+
+def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """RunSettings and subjects from the command line (and the project config, if any)."""
+    from tflbench import pipeline
+    from tflbench.modes import resolve_modes
+
+    settings = pipeline.RunSettings()
+    subjects: list[Any] = []
+    config_path = getattr(args, "config", None)
+    if config_path is None and not (args.model or args.recipe):
+        for candidate in (Path("tflbench.toml"),):
+            if candidate.exists():
+                config_path = candidate
+    if config_path is not None:
+        from tflbench import config as cfg
+
+        project = cfg.load_config(config_path)
+        settings = project.to_run_settings()
+        if not (args.model or args.recipe):
+            subjects = project.to_subjects()
+    changes: dict[str, Any] = {}
+    if args.modes:
+        changes["modes"] = tuple(resolve_modes(args.modes))
+    if args.threads is not None:
+        changes["num_threads"] = args.threads
+    if args.no_xnnpack:
+        changes["xnnpack"] = False
+    if args.representative_samples is not None:
+        changes["representative_samples"] = args.representative_samples
+    if args.max_eval_samples is not None:
+        changes["max_eval_samples"] = args.max_eval_samples
+    if args.cache_dir is not None:
+        changes["cache_dir"] = args.cache_dir
+    if args.no_cache:
+        changes["use_cache"] = False
+    if args.device:
+        changes["device"] = args.device
+    if getattr(args, "report_dir", None) is not None:
+        changes["report_dir"] = args.report_dir
+    settings = settings.replace(**changes)
+    for path in args.model:
+        subjects.append(pipeline.subject_from_model_file(
+            path, args.data, name=args.name if len(args.model) == 1 else None,
+            safe_mode=not args.unsafe_model_loading))
+    for recipe in args.recipe:
+        subjects.append(pipeline.subject_from_recipe(recipe, args.data))
+    if not subjects:
+        subjects = pipeline.default_subjects()
+    return settings, subjects
+
+
+def run_with_progress(settings: Any, subjects: list[Any], quiet: bool = False) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tflbench import pipeline
+
+    console = Console(stderr=True)
+    if quiet:
+        return pipeline.run(subjects, settings)
+    total = len(subjects) * len(settings.modes)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} modes"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=total)
+
+        def progress(model: str, mode: str | None, message: str) -> None:
+            where = f"{model}/{mode}" if mode else model
+            if message in ("done", "failed"):
+                bar.advance(task)
+                if message == "failed":
+                    console.print(f"[red]✗[/red] {where} failed (see the report)")
+            else:
+                bar.update(task, description=f"{where}: {message}")
+
+        return pipeline.run(subjects, settings, progress)
+
+
+def main(args: argparse.Namespace) -> int:
+    from tflbench.results import save
+
+    settings, subjects = settings_and_subjects(args)
+    t0 = time.perf_counter()
+    doc = run_with_progress(settings, subjects, quiet=args.quiet)
+    doc["settings"]["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    report_dir = Path(settings.report_dir)
+    written = _write_reports(doc, report_dir)
+    if "json" not in written:
+        written["json"] = save(doc, report_dir / "results.json")
+    _print_summary(doc)
+    for fmt, path in written.items():
+        print(f"{fmt}: {path}")
+    failed = [(m["name"], r["mode"]) for m in doc["models"] for r in m["modes"]
+              if r["status"] == "failed"]
+    return 1 if (args.strict and failed) else 0
+
+
+def _write_reports(doc: dict[str, Any], report_dir: Path) -> dict[str, Path]:
+    try:
+        from tflbench.reports import write_all
+    except ImportError:
+        return {}
+    return dict(write_all(doc, report_dir))
+
+
+def _print_summary(doc: dict[str, Any]) -> None:
+    try:
+        from tflbench.reports.terminal import render
+    except ImportError:
+        render = None
+    if render is not None:
+        render(doc)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="tflbench results")
+    for col in ("model", "mode", "agreement", "accuracy", "Δacc", "size", "ratio", "p50 µs",
+                "p90 µs"):
+        t.add_column(col, justify="right" if col not in ("model", "mode") else "left")
+    for m in doc["models"]:
+        for r in m["modes"]:
+            if r["status"] == "failed":
+                t.add_row(m["name"], r["mode"], f"[red]failed ({r['stage']})[/red]",
+                          *[""] * 6)
+                continue
+            a, acc, f, lat = r["agreement"], r["accuracy"], r["file"], r["latency"]
+            t.add_row(m["name"], r["mode"], f"{a['top1']:.4f}", f"{acc['accuracy']:.4f}",
+                      f"{acc['accuracy_delta']:+.4f}", f"{f['size_bytes']:,}",
+                      f"{f['size_ratio']:.2f}" if f.get("size_ratio") else "-",
+                      f"{lat['median']:.1f}", f"{lat['p90']:.1f}")
+    Console().print(t)
