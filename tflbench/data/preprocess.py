@@ -174,7 +174,7 @@ def image_size(value: Any, what: str = "input_size") -> tuple[int, int]:
     if isinstance(value, str):
         parts = value.lower().replace(",", "x").split("x")
         try:
-            value = [int(p) for p in parts]
+            value = [int(p) for p in parts] * (2 if len(parts) == 1 else 1)
         except ValueError:
             raise ConfigError(
                 f"{what} must be a positive integer or HxW such as 224x224. Received: {value!r}."
