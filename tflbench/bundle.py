@@ -8,6 +8,7 @@ A bundle is a directory (or a ``.zip`` of one)::
     <model>/labels.npy            integer labels
     <model>/reference.npy         the Keras model's outputs on those inputs (float32)
     <model>/<mode>.tflite         one file per mode that converted successfully on the host
+    host-results.json             the host's results (without latency samples), to merge with
 
 ``manifest.json`` lists every other file with its SHA-256 and size. :func:`read_bundle` refuses a
 manifest from a newer tflbench, any path that is absolute, climbs out with ``..`` or goes through
@@ -39,11 +40,14 @@ import numpy as np
 
 from tflbench import __version__
 from tflbench.errors import BundleError
+from tflbench.results import to_json
 
 SCHEMA = "tflbench.bundle"
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 README = "README.txt"
+#: The host's results document (without latency samples), for merging on the device.
+HOST_RESULTS = "host-results.json"
 
 #: Evaluation samples stored per model unless told otherwise.
 DEFAULT_MAX_SAMPLES = 1000
@@ -161,6 +165,42 @@ def arrays_for_subject(subject: Any, settings: Any) -> ModelArrays:
     return ModelArrays(x=run.eval.x, y=run.eval.y, reference=run.reference)
 
 
+def thresholds_table(doc: Mapping[str, Any], thresholds: Any = None) -> dict[str, Any]:
+    """The resolved gate limits of every (model, mode) of ``doc`` as ``{model: {mode: limits}}``
+    (``thresholds`` is a :class:`tflbench.gates.Thresholds`; default: the built-in limits)."""
+    from tflbench import gates
+
+    th = thresholds if thresholds is not None else gates.Thresholds()
+    return {m["name"]: {r["mode"]: th.limits(m["name"], r["mode"]).to_dict()
+                        for r in m.get("modes") or []}
+            for m in doc["models"]}
+
+
+def bundleable_modes(model: Mapping[str, Any], wanted: set[str] | None = None
+                     ) -> list[dict[str, Any]]:
+    """Mode records of ``model`` that a bundle carries: status ok, with a ``.tflite`` path, and
+    named in ``wanted`` (when given)."""
+    return [r for r in model.get("modes") or []
+            if r.get("status") == "ok" and (r.get("file") or {}).get("path")
+            and (wanted is None or r["mode"] in wanted)]
+
+
+def _strip_samples(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a results document without per-run latency samples (kept small)."""
+    import copy
+
+    out = copy.deepcopy(dict(doc))
+    for model in out.get("models") or []:
+        for rec in model.get("modes") or []:
+            for key in ("latency", "latency_e2e"):
+                if isinstance(rec.get(key), dict):
+                    rec[key].pop("samples", None)
+            for row in rec.get("latency_sweep") or []:
+                if isinstance(row, dict):
+                    row.pop("samples", None)
+    return out
+
+
 def _host_summary(mode: Mapping[str, Any]) -> dict[str, Any]:
     lat = mode.get("latency") or {}
     agr = mode.get("agreement") or {}
@@ -199,7 +239,7 @@ def _readme(manifest: Mapping[str, Any]) -> str:
         "    pip install tflbench ai-edge-litert numpy\n"
         "    tflbench measure . --out results-device.json --device my-device\n\n"
         "Then merge with the host results:\n"
-        "    tflbench report results-host.json results-device.json\n"
+        f"    tflbench report {HOST_RESULTS} results-device.json\n"
     )
 
 
@@ -285,8 +325,13 @@ def _write_dir(
         return add(rel, lambda p: np.save(p, arr, allow_pickle=False))
 
     models_out: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
     for model in doc["models"]:
         name = model["name"]
+        if not bundleable_modes(model, wanted):
+            skipped.append({"model": name, "reason": "no mode converted and ran on the host"
+                            + (f" among {sorted(wanted)}" if wanted else "")})
+            continue
         if name not in arrays:
             raise BundleError(
                 f"No evaluation arrays given for model {name!r}. Received arrays for: "
@@ -324,13 +369,8 @@ def _write_dir(
             "reference": add_npy(f"{d}/reference.npy", reference),
             "modes": [],
         }
-        for rec in model["modes"]:
-            fpath = (rec.get("file") or {}).get("path")
-            if rec.get("status") != "ok" or not fpath:
-                continue
-            if wanted is not None and rec["mode"] not in wanted:
-                continue
-            src = Path(fpath)
+        for rec in bundleable_modes(model, wanted):
+            src = Path(rec["file"]["path"])
             src = src if src.is_absolute() else base / src
             if not src.is_file():
                 raise BundleError(
@@ -352,13 +392,16 @@ def _write_dir(
                 "size_ratio": (rec.get("file") or {}).get("size_ratio"),
                 "host": _host_summary(rec),
             })
-        if not entry["modes"]:
-            raise BundleError(
-                f"Model {name!r} has no successfully converted mode to bundle"
-                + (f" among {sorted(wanted)}" if wanted else "")
-                + ". Check the host results (tflbench report) or choose other --modes."
-            )
         models_out.append(entry)
+    if not models_out:
+        raise BundleError(
+            "Nothing to bundle: no mode of any model converted and ran on the host"
+            + (f" among {sorted(wanted)}" if wanted else "")
+            + ". Check the host results (tflbench report) or choose other --modes."
+        )
+    host_doc = _strip_samples(doc)
+    host_results = add(HOST_RESULTS, lambda p: p.write_text(to_json(host_doc) + "\n",
+                                                            encoding="utf-8"))
 
     manifest: dict[str, Any] = {
         "schema": SCHEMA,
@@ -374,11 +417,11 @@ def _write_dir(
             "tflbench_version": doc.get("tflbench_version"),
             "environment": doc.get("environment"),
         },
+        "host_results": host_results,
         "models": models_out,
+        "skipped": skipped,
         "files": files,
     }
-    from tflbench.results import to_json
-
     (out / README).write_text(_readme(manifest), encoding="utf-8")
     (out / MANIFEST).write_text(to_json(manifest) + "\n", encoding="utf-8")
 
@@ -423,6 +466,8 @@ class Bundle:
     manifest: dict[str, Any]
     models: list[BundleModel]
     problems: list[str]
+    #: The host's results document inside the bundle, when present and intact.
+    host_results: Path | None = None
     _tmp: Path | None = None
 
     def close(self) -> None:
@@ -569,6 +614,11 @@ def validate_manifest(manifest: Any, source: str = MANIFEST) -> None:
         if (not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str)
                 or not isinstance(meta.get("size_bytes"), int)):
             raise BundleError(f"{source}: files[{rel!r}] must have 'sha256' and 'size_bytes'.")
+    host = manifest.get("host_results")
+    if host is not None:
+        check_relative_path(host, f"{source}: host_results")
+        if host not in files:
+            raise BundleError(f"{source}: host_results ({host!r}) is not listed in 'files'.")
     models = manifest.get("models")
     if not isinstance(models, list) or not models:
         raise BundleError(f"{source}: 'models' must be a non-empty list.")
@@ -709,9 +759,14 @@ def _verify(source: Path, root: Path, manifest: dict[str, Any], tmp: Path | None
                 ok=err is None, error=err, io=md.get("io"), host=md.get("host"),
             ))
         models.append(bm)
+    host_results = None
+    if manifest.get("host_results"):
+        rel = manifest["host_results"]
+        if problem(rel) is None:
+            host_results = root.joinpath(*PurePosixPath(rel).parts)
     problems = [p for p in file_problem.values() if p]
     return Bundle(source=source, root=root, manifest=manifest, models=models,
-                  problems=problems, _tmp=tmp)
+                  problems=problems, host_results=host_results, _tmp=tmp)
 
 
 def _check_arrays(
