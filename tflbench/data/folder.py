@@ -203,6 +203,78 @@ def _rel(p: Path, root: Path | None) -> str:
     return str(p)
 
 
+def plan(
+    path: str | os.PathLike[str],
+    *,
+    seed: int = SEED,
+    fractions: Sequence[float] | str | None = None,
+    preprocessing: str | Mapping[str, Any] | None = None,
+    input_size: Any = None,
+    color: str | None = None,
+) -> tuple[FolderScan, dict[str, Any], list[np.ndarray]]:
+    """Scan a folder and split its files before decoding: ``(scan, spec, [train, val, test])``.
+
+    The split is over the candidate files, so :func:`load` and the streaming reader in
+    :mod:`tflbench.data.stream` agree on which file lands in which split.
+    """
+    found = scan(path)
+    spec = pp.with_defaults(preprocessing, input_size=input_size, color=color or "rgb")
+    fr = resolve_fractions(fractions)
+    parts = stratified_split(found.labels, fr, seed)
+    check_splits_not_empty([len(p) for p in parts], f"Image folder '{found.root}'", fr)
+    return found, spec, parts
+
+
+class BatchDecoder:
+    """Decode files batch by batch into preprocessed float32, remembering what was skipped.
+
+    The target size is ``spec["resize"]`` or, without one, the size of the first decoded image;
+    a later image of another size raises :class:`DataError`.
+    """
+
+    def __init__(self, spec: Mapping[str, Any], root: Path | None = None) -> None:
+        self.spec = dict(spec)
+        self.root = root
+        self.size: tuple[int, int] | None = (
+            (int(spec["resize"][0]), int(spec["resize"][1])) if "resize" in spec else None
+        )
+        self.first_file: Path | None = None
+        self.skipped: list[Skipped] = []
+
+    def decode(self, files: Sequence[Path], labels: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """``(x float32 NHWC, y)`` for the readable files among ``files``."""
+        imgs: list[np.ndarray] = []
+        keep: list[int] = []
+        for i, f in enumerate(files):
+            try:
+                img = decode_image(f, self.size, self.spec.get("color", "rgb"),
+                                   self.spec.get("interpolation", "bilinear"))
+            except SkipImage as exc:
+                self.skipped.append(Skipped(Path(f), exc.reason, exc.detail))
+                continue
+            if self.size is None or self.first_file is None:
+                self.first_file = Path(f)
+                if self.size is None:
+                    self.size = (img.shape[0], img.shape[1])
+            elif img.shape[:2] != self.size:
+                raise DataError(
+                    f"Images in '{self.root or Path(f).parent}' differ in size: "
+                    f"'{self.first_file}' is {self.size[1]}x{self.size[0]}, '{f}' is "
+                    f"{img.shape[1]}x{img.shape[0]} (width x height). Give an input size to "
+                    "resize them all, e.g. input_size=224 or the spec 'folder:PATH?size=224'."
+                )
+            imgs.append(img)
+            keep.append(i)
+        if not imgs:
+            return np.empty((0,), dtype=np.float32), labels[:0]
+        x = pp.apply_preprocessing(np.stack(imgs), self.spec)  # already sized and coloured
+        return x, labels[np.asarray(keep, dtype=np.int64)]
+
+
+_BATCH = 256
+
+
 def load(
     path: str | os.PathLike[str],
     *,
@@ -213,69 +285,58 @@ def load(
     color: str | None = None,
     name: str | None = None,
 ) -> Dataset:
-    """Load an image folder into a :class:`Dataset` (see the module docstring)."""
-    found = scan(path)
-    spec = pp.with_defaults(preprocessing, input_size=input_size, color=color or "rgb")
-    fr = resolve_fractions(fractions)
-    size = tuple(spec["resize"]) if "resize" in spec else None
-    interpolation = spec.get("interpolation", "bilinear")
+    """Load an image folder into a :class:`Dataset` (see the module docstring).
 
-    n = len(found.files)
-    raw: np.ndarray | None = None
-    keep = np.zeros(n, dtype=bool)
-    skipped = list(found.skipped)
-    first_file: Path | None = None
-    for i, f in enumerate(found.files):
-        try:
-            img = decode_image(f, size, spec["color"], interpolation)
-        except SkipImage as exc:
-            skipped.append(Skipped(f, exc.reason, exc.detail))
-            continue
-        if raw is None:
-            first_file = f
-            raw = np.empty((n, *img.shape), dtype=np.uint8)
-            size = (img.shape[0], img.shape[1])
-        elif img.shape != raw.shape[1:]:
-            raise DataError(
-                f"Images in '{found.root}' differ in size: '{first_file}' is "
-                f"{raw.shape[2]}x{raw.shape[1]}, '{f}' is {img.shape[1]}x{img.shape[0]} "
-                "(width x height). Give an input size to resize them all, e.g. "
-                "input_size=224 or the spec 'folder:PATH?size=224'."
-            )
-        raw[i] = img
-        keep[i] = True
-    labels = found.labels
+    Files are split first (seeded, stratified over the candidate files), then decoded batch by
+    batch straight into float32, so peak memory is about the float32 dataset itself.
+    """
+    found, spec, parts = plan(path, seed=seed, fractions=fractions,
+                              preprocessing=preprocessing, input_size=input_size, color=color)
+    decoder = BatchDecoder(spec, found.root)
+    splits: list[Split] = []
+    for part in parts:
+        files = [found.files[i] for i in part]
+        labels = found.labels[part]
+        x: np.ndarray | None = None
+        y = np.empty(len(part), dtype=np.int64)
+        n = 0
+        for start in range(0, len(part), _BATCH):
+            xb, yb = decoder.decode(files[start : start + _BATCH], labels[start : start + _BATCH])
+            if not len(yb):
+                continue
+            if x is None:
+                x = np.empty((len(part), *xb.shape[1:]), dtype=np.float32)
+            x[n : n + len(yb)] = xb
+            y[n : n + len(yb)] = yb
+            n += len(yb)
+        if x is None:
+            x = np.empty((0, 0, 0, 0), dtype=np.float32)
+        splits.append(Split(x[:n], y[:n]))
+
+    skipped = [*found.skipped, *decoder.skipped]
+    kept = np.concatenate([s.y for s in splits])
     for c, cname in enumerate(found.class_names):
-        if not keep[labels == c].any():
+        if not (kept == c).any():
             cdir = found.root / cname
             why = "; ".join(skip_notes([s for s in skipped if cdir in s.path.parents], cdir))
             raise DataError(
                 f"Class folder '{cdir}' holds no readable images (all "
-                f"{int((labels == c).sum())} were skipped: {why}). Replace the files or remove "
-                "the folder."
+                f"{int((found.labels == c).sum())} were skipped: {why}). Replace the files or "
+                "remove the folder."
             )
-    assert raw is not None and size is not None
-    idx_kept = np.flatnonzero(keep)
-    y = labels[idx_kept]
-    parts = stratified_split(y, fr, seed)
-    check_splits_not_empty([len(p) for p in parts], f"Image folder '{found.root}'", fr)
-
-    spec = {**spec, "resize": [int(size[0]), int(size[1])]}
-    splits = []
-    for p in parts:
-        rows = idx_kept[p]
-        x = np.empty((len(rows), *raw.shape[1:]), dtype=np.float32)
-        for start in range(0, len(rows), 512):
-            x[start : start + 512] = pp.apply_preprocessing(raw[rows[start : start + 512]], spec)
-        splits.append(Split(x, labels[rows]))
-    del raw
+    check_splits_not_empty([len(s) for s in splits], f"Image folder '{found.root}'",
+                           resolve_fractions(fractions))
+    shape = next(s.x.shape[1:] for s in splits if len(s))
+    splits = [s if len(s) else Split(np.empty((0, *shape), np.float32), s.y) for s in splits]
 
     notes = skip_notes(skipped, found.root)
     for line in notes:
         log.warning("%s: %s", found.root, line)
-    counts = Counter(int(v) for v in y)
+    counts = Counter(int(v) for v in kept)
+    assert decoder.size is not None
     spec.update({
-        "input_shape": [int(d) for d in splits[0].x.shape[1:]],
+        "resize": [int(decoder.size[0]), int(decoder.size[1])],
+        "input_shape": [int(d) for d in shape],
         "layout": "NHWC", "dtype": "float32", "raw_dtype": "uint8",
     })
     return Dataset(
@@ -287,7 +348,7 @@ def load(
         preprocessing=spec,
         source=f"folder:{found.root.resolve()}",
         notes=notes + (
-            f"{len(y)} images in {len(found.class_names)} classes (smallest class: "
+            f"{len(kept)} images in {len(found.class_names)} classes (smallest class: "
             f"{min(counts.values())}, largest: {max(counts.values())})",
         ),
     )
