@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tflbench.reports.table import Row, build_rows, devices
+from tflbench.reports.table import Row, build_rows, devices, fmt_bytes, fmt_pct, fmt_pp, fmt_us
 from tflbench.timing import compare_samples
 
 
@@ -92,3 +92,54 @@ def compare(doc: dict[str, Any], baseline: dict[str, Any], source: str | None = 
     return {"source": source, "device": baseline.get("device"),
             "created": baseline.get("created"), "changes": changes, "missing": missing,
             "new": new, "warnings": warnings}
+
+
+# --- one-line descriptions used by the renderers ----------------------------------------
+
+
+def arrow(delta: float | None, eps: float = 0.0) -> str:
+    if delta is None:
+        return ""
+    if delta > eps:
+        return "▲"
+    if delta < -eps:
+        return "▼"
+    return "="
+
+
+def latency_change(p50: dict[str, Any]) -> str:
+    """``36.0 µs → 40.1 µs ▲ 11.4% significant (p=0.002)``."""
+    before, after = p50.get("before"), p50.get("after")
+    if before is None or after is None:
+        return f"{fmt_us(before)} → {fmt_us(after)}"
+    ratio = p50.get("ratio")
+    pct = (ratio - 1.0) * 100.0 if ratio is not None else None
+    head = f"{fmt_us(before)} → {fmt_us(after)}"
+    if pct is not None:
+        head += f" {arrow(pct, 0.05)} {abs(pct):.1f}%"
+    sig = p50.get("significant")
+    if sig is None:
+        return head + " (no samples to test)"
+    return head + (f" significant (p={p50['p_value']:.2g})" if sig
+                   else f" within noise (p={p50['p_value']:.2g})")
+
+
+def accuracy_change(pair: dict[str, Any]) -> str:
+    before, after, delta = pair.get("before"), pair.get("after"), pair.get("delta")
+    if delta is not None and abs(delta) < 5e-5:
+        return f"{fmt_pct(after)} (=)"
+    s = f"{fmt_pct(before)} → {fmt_pct(after)}"
+    if delta is not None:
+        s += f" {arrow(delta, 5e-5)} {fmt_pp(abs(delta)).lstrip('+')}"
+    return s
+
+
+def size_change(pair: dict[str, Any]) -> str:
+    before, after, ratio = pair.get("before"), pair.get("after"), pair.get("ratio")
+    if before is not None and before == after:
+        return f"{fmt_bytes(after)} (=)"
+    s = f"{fmt_bytes(before)} → {fmt_bytes(after)}"
+    if ratio is not None:
+        pct = (ratio - 1.0) * 100.0
+        s += f" {arrow(pct, 0.05)} {abs(pct):.1f}%"
+    return s

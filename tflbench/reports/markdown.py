@@ -10,17 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tflbench.reports.baseline import accuracy_change, latency_change, size_change
 from tflbench.reports.table import (
     DASH,
     build_rows,
     class_drops,
     columns,
     devices,
-    fmt_bytes,
+    failed_groups,
     fmt_pct,
     fmt_pp,
     fmt_time,
-    fmt_us,
     format_row,
     merge_warnings,
     verdict,
@@ -42,54 +42,6 @@ def _table(header: list[str], rows: list[list[str]], align: list[str] | None = N
     out = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
-
-
-def arrow(delta: float | None, eps: float = 0.0) -> str:
-    if delta is None:
-        return ""
-    if delta > eps:
-        return "▲"
-    if delta < -eps:
-        return "▼"
-    return "="
-
-
-def latency_change(p50: dict[str, Any]) -> str:
-    """``36.0 µs → 40.1 µs ▲ 11.4% significant (p=0.002)``."""
-    before, after = p50.get("before"), p50.get("after")
-    if before is None or after is None:
-        return f"{fmt_us(before)} → {fmt_us(after)}"
-    ratio = p50.get("ratio")
-    pct = (ratio - 1.0) * 100.0 if ratio is not None else None
-    head = f"{fmt_us(before)} → {fmt_us(after)}"
-    if pct is not None:
-        head += f" {arrow(pct, 0.05)} {abs(pct):.1f}%"
-    sig = p50.get("significant")
-    if sig is None:
-        return head + " (no samples to test)"
-    return head + (f" significant (p={p50['p_value']:.2g})" if sig
-                   else f" within noise (p={p50['p_value']:.2g})")
-
-
-def accuracy_change(pair: dict[str, Any]) -> str:
-    before, after, delta = pair.get("before"), pair.get("after"), pair.get("delta")
-    if delta is not None and abs(delta) < 5e-5:
-        return f"{fmt_pct(after)} (=)"
-    s = f"{fmt_pct(before)} → {fmt_pct(after)}"
-    if delta is not None:
-        s += f" {arrow(delta, 5e-5)} {fmt_pp(abs(delta)).lstrip('+')}"
-    return s
-
-
-def size_change(pair: dict[str, Any]) -> str:
-    before, after, ratio = pair.get("before"), pair.get("after"), pair.get("ratio")
-    if before is not None and before == after:
-        return f"{fmt_bytes(after)} (=)"
-    s = f"{fmt_bytes(before)} → {fmt_bytes(after)}"
-    if ratio is not None:
-        pct = (ratio - 1.0) * 100.0
-        s += f" {arrow(pct, 0.05)} {abs(pct):.1f}%"
-    return s
 
 
 def _settings_line(doc: dict[str, Any]) -> str:
@@ -161,11 +113,11 @@ def render(doc: dict[str, Any]) -> str:
         if failed:
             lines.append("")
 
-    failed_rows = [r for r in rows if not r.ok]
-    if failed_rows:
+    failed = failed_groups(rows)
+    if failed:
         lines += ["### Failed modes", ""]
-        for r in failed_rows:
-            where = f" on {md(r.device)}" if len(devs) > 1 else ""
+        for r, on in failed:
+            where = f" on {md(', '.join(on))}" if len(devs) > 1 else ""
             stage = f" ({md(r.stage)})" if r.stage else ""
             lines.append(f"- {md(r.model)} / {md(r.mode)}{where}{stage}: "
                          f"{md(r.error or 'failed without a message')}")
@@ -178,7 +130,8 @@ def render(doc: dict[str, Any]) -> str:
         for c in drops:
             target = (f"{md(c.confused_with)} (+{c.confused_extra})" if c.confused_with
                       else DASH)
-            body.append([md(c.model), md(c.mode) + (f" ({md(c.device)})" if len(devs) > 1
+            only = len(devs) > 1 and len(c.devices) < len(devs)
+            body.append([md(c.model), md(c.mode) + (f" ({md(', '.join(c.devices))})" if only
                                                     else ""),
                          md(c.name), fmt_pct(c.keras_accuracy), fmt_pct(c.accuracy),
                          md(fmt_pp(c.delta)), target])

@@ -77,6 +77,20 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """1-2-5 ticks covering [lo, hi] (both > 0) for a logarithmic axis."""
+    start = math.floor(math.log10(lo))
+    ticks: list[float] = []
+    for e in range(start, math.ceil(math.log10(hi)) + 1):
+        for m in (1, 2, 5):
+            ticks.append(m * 10.0**e)
+    below = [t for t in ticks if t <= lo]
+    above = [t for t in ticks if t >= hi]
+    first = below[-1] if below else ticks[0]
+    last = above[0] if above else ticks[-1]
+    return [t for t in ticks if first <= t <= last]
+
+
 def _fmt_default(v: float) -> str:
     return f"{v:g}"
 
@@ -112,12 +126,13 @@ def _boxes_overlap(a: tuple[float, float, float, float],
 
 def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str,
             x_fmt: Fmt = _fmt_default, y_fmt: Fmt = _fmt_default, width: int = 460,
-            height: int = 320) -> str:
+            height: int = 320, log_x: bool | None = None) -> str:
     """A scatter plot of (x smaller is better, y larger is better) with the Pareto frontier.
 
     Frontier points get ``class="point frontier"`` and a ring; a dashed step line joins them.
     Points are coloured by ``group`` (device) with a legend when there is more than one group;
-    the frontier is computed per group.
+    the frontier is computed per group. ``log_x`` (default: when x spans more than 10x) uses a
+    logarithmic x axis.
     """
     pts = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
     if not pts:
@@ -128,14 +143,25 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str,
     xs, ys = [p.x for p in pts], [p.y for p in pts]
     x_lo, x_hi = min(xs), max(xs)
     y_lo, y_hi = min(ys), max(ys)
-    xpad = (x_hi - x_lo) * 0.08 or abs(x_hi) * 0.1 or 1.0
+    if log_x is None:
+        log_x = x_lo > 0 and x_hi / x_lo > 10
     ypad = (y_hi - y_lo) * 0.12 or 0.005
-    xt = nice_ticks(max(0.0, x_lo - xpad) if x_lo >= 0 else x_lo - xpad, x_hi + xpad)
+    if log_x and x_lo > 0:
+        xt = log_ticks(x_lo / 1.15, x_hi * 1.15)
+        fx: Callable[[float], float] = math.log10
+    else:
+        log_x = False
+        xpad = (x_hi - x_lo) * 0.08 or abs(x_hi) * 0.1 or 1.0
+        xt = nice_ticks(max(0.0, x_lo - xpad) if x_lo >= 0 else x_lo - xpad, x_hi + xpad)
+
+        def fx(v: float) -> float:
+            return v
+
     yt = nice_ticks(y_lo - ypad, min(1.0, y_hi + ypad) if y_hi <= 1.0 else y_hi + ypad)
-    x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
+    x0, x1, y0, y1 = fx(xt[0]), fx(xt[-1]), yt[0], yt[-1]
 
     def sx(v: float) -> float:
-        return ml + (v - x0) / ((x1 - x0) or 1) * pw
+        return ml + (fx(v) - x0) / ((x1 - x0) or 1) * pw
 
     def sy(v: float) -> float:
         return mt + ph - (v - y0) / ((y1 - y0) or 1) * ph
@@ -162,7 +188,7 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str,
                    f'stroke="#eee"/><text x="{ml - 5}" y="{_n(y + 4)}" text-anchor="end" '
                    f'fill="#555">{esc(y_fmt(t))}</text>')
     out.append(f'<text x="{_n(ml + pw / 2)}" y="{height - 6}" text-anchor="middle" '
-               f'class="axis-label">{esc(x_label)}</text>')
+               f'class="axis-label">{esc(x_label + (" (log scale)" if log_x else ""))}</text>')
     out.append(f'<text transform="translate(13 {_n(mt + ph / 2)}) rotate(-90)" '
                f'text-anchor="middle" class="axis-label">{esc(y_label)}</text>')
     frontier_ids: set[int] = set()
@@ -368,8 +394,12 @@ def _box_stats(samples: Sequence[float]) -> dict[str, float | list[float]]:
 
 
 def box_plot(series: Sequence[tuple[str, Sequence[float]]], *, title: str, unit: str = "µs",
-             width: int = 620, max_outliers: int = 40) -> str:
-    """Horizontal box plots (Tukey whiskers, outliers as dots, p90 tick), one row per series."""
+             width: int = 560, max_outliers: int = 40,
+             colors: Sequence[int] | None = None) -> str:
+    """Horizontal box plots (Tukey whiskers, outliers as dots, p90 tick), one row per series.
+
+    ``colors`` gives a palette index per series (default: one colour each).
+    """
     data = [(lab, s) for lab, s in series if len(s) > 0]
     if not data:
         return _empty(width, 80, title, "boxplot", "no latency samples")
@@ -377,7 +407,7 @@ def box_plot(series: Sequence[tuple[str, Sequence[float]]], *, title: str, unit:
     lo = min(float(st["min"]) for _, st, _ in stats)  # type: ignore[arg-type]
     hi = max(float(st["max"]) for _, st, _ in stats)  # type: ignore[arg-type]
     ticks = nice_ticks(max(0.0, lo - (hi - lo) * 0.05), hi + (hi - lo) * 0.05)
-    label_w = min(30, max(len(lab) for lab, _ in data)) * CHAR_W + 14
+    label_w = min(40, max(len(lab) for lab, _ in data)) * CHAR_W + 14
     ml, mr, mt, rh = label_w, 20, 30, 26
     pw = width - ml - mr
     height = mt + rh * len(data) + 36
@@ -399,12 +429,12 @@ def box_plot(series: Sequence[tuple[str, Sequence[float]]], *, title: str, unit:
         q1, med, q3 = float(st["q1"]), float(st["median"]), float(st["q3"])  # type: ignore
         wlo, whi, p90 = float(st["wlo"]), float(st["whi"]), float(st["p90"])  # type: ignore
         outl: list[float] = st["outliers"]  # type: ignore[assignment]
-        col = PALETTE[i % len(PALETTE)]
+        col = PALETTE[(colors[i] if colors is not None and i < len(colors) else i) % len(PALETTE)]
         tip = (f"{lab}: n={n}, median {med:.1f} {unit}, p90 {p90:.1f} {unit}, "
                f"IQR {q1:.1f}-{q3:.1f} {unit}, {len(outl)} outliers")
         out.append(f'<g class="box"><title>{esc(tip)}</title>'
                    f'<text x="{ml - 6}" y="{_n(yc + 4)}" text-anchor="end">'
-                   f"{esc(_clip(lab, 30))}</text>"
+                   f"{esc(_clip(lab, 40))}</text>"
                    f'<line x1="{_n(sx(wlo))}" y1="{_n(yc)}" x2="{_n(sx(whi))}" y2="{_n(yc)}" '
                    f'stroke="#666"/>'
                    f'<line x1="{_n(sx(wlo))}" y1="{_n(yc - 5)}" x2="{_n(sx(wlo))}" '

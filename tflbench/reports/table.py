@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tflbench.modes import MODES
@@ -95,6 +95,8 @@ class ClassDrop:
     delta: float
     confused_with: str | None
     confused_extra: int
+    #: every device showing this same drop (merged documents repeat it per device)
+    devices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -292,7 +294,26 @@ def class_drops(doc: dict[str, Any], limit: int = 5, min_drop: float = 1e-9) -> 
                     delta=dv, confused_with=target, confused_extra=extra,
                 ))
     drops.sort(key=lambda c: (c.delta, c.model, c.mode, c.device, c.index))
-    return drops[:limit]
+    unique: dict[tuple[str, str, int, float, float | None], ClassDrop] = {}
+    for c in drops:  # a merged document repeats the same accuracy once per device
+        key = (c.model, c.mode, c.index, c.delta, c.accuracy)
+        prev = unique.get(key)
+        unique[key] = replace(c, devices=(prev.devices if prev else ()) + (c.device,))
+    return list(unique.values())[:limit]
+
+
+def failed_groups(rows: Sequence[Row]) -> list[tuple[Row, list[str]]]:
+    """Failed rows grouped by (model, mode, stage, error), with the devices each failed on."""
+    groups: dict[tuple[str, str, str | None, str | None], tuple[Row, list[str]]] = {}
+    for r in rows:
+        if r.ok:
+            continue
+        key = (r.model, r.mode, r.stage, r.error)
+        if key in groups:
+            groups[key][1].append(r.device)
+        else:
+            groups[key] = (r, [r.device])
+    return list(groups.values())
 
 
 def _confused_with(reference: Any, candidate: Any, row: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -13,6 +14,7 @@ from tflbench.reports.table import (
     build_rows,
     class_drops,
     columns,
+    failed_groups,
     fmt_pct,
     fmt_pp,
     fmt_time,
@@ -46,34 +48,58 @@ def _cell(row: Row, key: str, text: str) -> Text:
     if key in ("delta", "worst"):
         value = row.accuracy_delta if key == "delta" else row.worst_class_delta
         return Text(text, style=_band(value, DELTA_BANDS))
-    if not row.ok and key not in ("model", "mode", "device"):
+    if key == "mode" and not row.ok:
+        return Text(text, style="red")
+    if not row.ok and key not in ("model", "device"):
         return Text(text, style="dim")
     return Text(text)
 
 
-def summary_table(doc: dict[str, Any], rows: list[Row] | None = None) -> Table:
+#: Columns dropped first when the console is too narrow (the last ones go first).
+DROP_ORDER = ("ratio", "p90", "worst", "agreement", "status")
+
+
+SHORT_HEADERS = {"agreement": "agree", "worst": "worst class"}
+
+
+def _width(cells: list[str], header: str) -> int:
+    return max([len(header)] + [len(c) for c in cells]) + 2
+
+
+def summary_tables(doc: dict[str, Any], rows: list[Row] | None = None,
+                   width: int = 120) -> tuple[list[Table], list[str]]:
+    """One table per model fitting ``width`` columns, and the names of the columns left out."""
     rows = build_rows(doc) if rows is None else rows
-    cols = columns(rows)
+    cols = [c for c in columns(rows) if c[0] != "model"]
     recommended = {(name, r.get("mode")) for name, r in (doc.get("recommendation") or {}).items()
                    if isinstance(r, dict)}
-    table = Table(title=f"tflbench results · {fmt_time(doc.get('created'))}", title_justify="left")
-    for key, header in cols:
-        justify = "left" if key in ("model", "mode", "device", "status", "worst") else "right"
-        table.add_column(header, justify=justify, no_wrap=key != "worst")
-    previous = None
-    for r in rows:
-        cells = format_row(r)
-        out = []
-        for key, _ in cols:
-            text = cells[key]
-            if key == "model" and r.model == previous:
-                text = ""
-            if key == "mode" and (r.model, r.mode) in recommended:
-                text += " ★"
-            out.append(_cell(r, key, text))
-        table.add_row(*out, end_section=False)
-        previous = r.model
-    return table
+    cells = [format_row(r) for r in rows]
+    for c, r in zip(cells, rows, strict=True):
+        if (r.model, r.mode) in recommended:
+            c["mode"] += " ★"
+    hidden: list[str] = []
+    for key in DROP_ORDER:
+        # content + 1 padding each side + 1 separator per column + 2 edges
+        need = sum(_width([c[k] for c in cells], SHORT_HEADERS.get(k, h)) + 1
+                   for k, h in cols) + 2
+        if need <= width:
+            break
+        hidden.append(next(SHORT_HEADERS.get(k, h) for k, h in cols if k == key))
+        cols = [c for c in cols if c[0] != key]
+    keras = {m["name"]: (m.get("keras") or {}).get("accuracy") for m in doc.get("models", [])}
+    tables = []
+    for name in dict.fromkeys(r.model for r in rows):
+        table = Table(title=f"{name} · Keras accuracy {fmt_pct(keras.get(name))}",
+                      title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                      padding=(0, 1), pad_edge=False)
+        for key, header in cols:
+            justify = "left" if key in ("mode", "device", "status", "worst") else "right"
+            table.add_column(SHORT_HEADERS.get(key, header), justify=justify, no_wrap=True)
+        for r, c in zip(rows, cells, strict=True):
+            if r.model == name:
+                table.add_row(*[_cell(r, key, c[key]) for key, _ in cols])
+        tables.append(table)
+    return tables, hidden
 
 
 def render(doc: dict[str, Any], console: Console | None = None) -> None:
@@ -82,20 +108,23 @@ def render(doc: dict[str, Any], console: Console | None = None) -> None:
     rows = build_rows(doc)
     for w in merge_warnings(doc):
         console.print(Text("warning: " + w, style="yellow"))
-    console.print(summary_table(doc, rows))
-    keras = ", ".join(f"{m['name']} {fmt_pct((m.get('keras') or {}).get('accuracy'))}"
-                      for m in doc.get("models", []))
-    console.print(Text(f"Keras reference accuracy: {keras}", style="dim"))
-    for r in rows:
-        if not r.ok:
-            line = Text("  failed ", style="bold red")
-            line.append(f"{r.model} / {r.mode}")
-            if r.device and len({x.device for x in rows}) > 1:
-                line.append(f" on {r.device}")
-            if r.stage:
-                line.append(f" ({r.stage})", style="dim")
-            line.append(f": {r.error or 'failed without a message'}")
-            console.print(line)
+    console.print(Text(f"tflbench results · {fmt_time(doc.get('created'))}", style="bold"))
+    tables, hidden = summary_tables(doc, rows, width=console.width)
+    for t in tables:
+        console.print(t)
+    if hidden:
+        console.print(Text(f"(not shown to fit {console.width} columns: {', '.join(hidden)}; "
+                           "widen the terminal or use --format md)", style="dim"))
+    multi = len({x.device for x in rows}) > 1
+    for r, devs in failed_groups(rows):
+        line = Text("  failed ", style="bold red")
+        line.append(f"{r.model} / {r.mode}")
+        if multi:
+            line.append(f" on {', '.join(devs)}")
+        if r.stage:
+            line.append(f" ({r.stage})", style="dim")
+        line.append(f": {r.error or 'failed without a message'}")
+        console.print(line)
     drops = class_drops(doc, limit=3)
     for c in drops:
         t = Text("  flipped ", style="yellow")

@@ -1,0 +1,372 @@
+"""One self-contained HTML page: inline CSS and SVG, no scripts, no external URLs.
+
+The page holds the verdict, recommendation, summary table, and per model: size-vs-accuracy and
+latency-vs-accuracy scatters with the Pareto frontier, a per-class accuracy heatmap, confusion
+matrices (Keras, worst mode, difference), latency box plots and histograms; then flipped
+classes, failed modes, baseline changes, gates and the environment of every device.
+
+Templating is jinja2 with autoescape on; the SVG fragments come from :mod:`.svg`, which escapes
+every text it embeds, and are the only values marked safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from tflbench.reports import svg
+from tflbench.reports.baseline import accuracy_change, latency_change, size_change
+from tflbench.reports.table import (
+    Row,
+    build_rows,
+    class_drops,
+    class_names,
+    columns,
+    devices,
+    failed_groups,
+    fmt_bytes,
+    fmt_pct,
+    fmt_pp,
+    fmt_time,
+    fmt_us,
+    format_row,
+    latency_series,
+    merge_warnings,
+    ordered_modes,
+    record_device,
+    verdict,
+)
+
+#: Heatmap / confusion matrices show at most this many classes (the ones that changed most).
+MAX_HEATMAP_CLASSES = 40
+MAX_CONFUSION_CLASSES = 20
+
+
+def _env():  # type: ignore[no-untyped-def]
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(loader=PackageLoader("tflbench.reports", "templates"),
+                       autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                       lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def _band(value: float | None, good: float, warn: float) -> str:
+    if value is None:
+        return ""
+    return "good" if value >= good else "warn" if value >= warn else "bad"
+
+
+def _cell_class(row: Row, key: str) -> str:
+    if key == "status":
+        return "ok" if row.ok else "bad"
+    if key == "agreement":
+        return _band(row.top1, 0.99, 0.97)
+    if key == "delta":
+        return _band(row.accuracy_delta, -0.005, -0.02)
+    if key == "worst":
+        return _band(row.worst_class_delta, -0.005, -0.02)
+    return ""
+
+
+def _first_device_records(doc: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any]]:
+    """One record per mode (the first device that has it ok, else the first one)."""
+    out: dict[str, dict[str, Any]] = {}
+    for rec in ordered_modes(doc, model):
+        cur = out.get(rec["mode"])
+        if cur is None or (cur.get("status") != "ok" and rec.get("status") == "ok"):
+            out[rec["mode"]] = rec
+    return list(out.values())
+
+
+def _scatters(doc: dict[str, Any], rows: list[Row], name: str) -> list[Markup]:
+    mine = [r for r in rows if r.model == name and r.ok and r.accuracy is not None]
+    seen: set[str] = set()
+    size_pts = []
+    for r in mine:
+        if r.size_bytes is not None and r.mode not in seen:
+            seen.add(r.mode)
+            size_pts.append(svg.Point(r.mode, r.size_bytes / 1024.0, r.accuracy or 0.0))
+    multi = len({r.device for r in rows}) > 1
+    lat_pts = [svg.Point(r.mode, r.p50_us, r.accuracy or 0.0, r.device if multi else "")
+               for r in mine if r.p50_us is not None]
+
+    def pct(v: float) -> str:
+        return f"{100 * v:.1f}%"
+
+    return [
+        Markup(svg.scatter(size_pts, title=f"{name}: size vs accuracy",
+                           x_label="file size (KiB)", y_label="test accuracy",
+                           x_fmt=lambda v: f"{v:g}", y_fmt=pct)),
+        Markup(svg.scatter(lat_pts, title=f"{name}: latency vs accuracy",
+                           x_label="p50 latency (µs)", y_label="test accuracy",
+                           x_fmt=lambda v: f"{v:g}", y_fmt=pct)),
+    ]
+
+
+def _heatmap(doc: dict[str, Any], model: dict[str, Any]) -> tuple[Markup, str]:
+    names = class_names(model)
+    keras = model.get("keras") or {}
+    keras_pca = keras.get("per_class_accuracy") or []
+    support = keras.get("support") or []
+    recs = [r for r in _first_device_records(doc, model)
+            if r.get("status") == "ok" and (r.get("accuracy") or {}).get("per_class_accuracy")]
+    n = len(names)
+    order = list(range(n))
+    note = ""
+    if n > MAX_HEATMAP_CLASSES:
+        worst = {i: min([0.0] + [float((r["accuracy"].get("per_class_delta") or [0.0] * n)[i]
+                                       or 0.0) for r in recs]) for i in range(n)}
+        order = sorted(sorted(range(n), key=lambda i: (worst[i], i))[:MAX_HEATMAP_CLASSES])
+        note = (f"Showing the {MAX_HEATMAP_CLASSES} of {n} classes that lost the most "
+                "accuracy under any mode.")
+    row_labels = ["Keras"] + [str(r["mode"]) for r in recs]
+    values: list[list[float | None]] = [[_f(keras_pca, i) for i in order]]
+    colours: list[list[float | None]] = [[0.0 if _f(keras_pca, i) is not None else None
+                                          for i in order]]
+    for r in recs:
+        pca = r["accuracy"].get("per_class_accuracy") or []
+        pcd = r["accuracy"].get("per_class_delta") or []
+        values.append([_f(pca, i) for i in order])
+        colours.append([_f(pcd, i) for i in order])
+    span = max([0.05] + [abs(v) for row in colours for v in row if v is not None])
+    col_labels = [names[i] for i in order]
+
+    def tip(i: int, j: int) -> str:
+        cls = order[j]
+        sup = f", support {support[cls]}" if cls < len(support) else ""
+        if i == 0:
+            return f"Keras / class {names[cls]}: {fmt_pct(values[0][j])}{sup}"
+        return (f"{row_labels[i]} / class {names[cls]}: {fmt_pct(values[i][j])} "
+                f"({fmt_pp(colours[i][j])} vs Keras){sup}")
+
+    def fmt(v: float | None) -> str:
+        return "" if v is None else f"{100 * v:.0f}" if v >= 0.9995 else f"{100 * v:.1f}"
+
+    out = svg.heatmap(row_labels, col_labels, values, color_values=colours, vmin=-span,
+                      vmax=span, diverging=True, fmt=fmt, tooltip=tip,
+                      title=f"{model['name']}: per-class accuracy (%) by mode",
+                      x_title="class", cell=(40, 24))
+    return Markup(out), note
+
+
+def _f(seq: Any, i: int) -> float | None:
+    try:
+        v = seq[i]
+    except (IndexError, TypeError, KeyError):
+        return None
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _confusions(doc: dict[str, Any], model: dict[str, Any]) -> tuple[list[Markup], str]:
+    names = class_names(model)
+    keras_conf = (model.get("keras") or {}).get("confusion")
+    recs = [r for r in _first_device_records(doc, model) if r.get("status") == "ok"
+            and (r.get("accuracy") or {}).get("confusion") is not None
+            and (r.get("accuracy") or {}).get("accuracy") is not None]
+    if not isinstance(keras_conf, list) or not recs:
+        return [], ""
+    worst = min(recs, key=lambda r: float(r["accuracy"]["accuracy"]))
+    cand = worst["accuracy"]["confusion"]
+    try:
+        diff = [[float(cand[i][j]) - float(keras_conf[i][j]) for j in range(len(keras_conf))]
+                for i in range(len(keras_conf))]
+    except (IndexError, TypeError, ValueError):
+        return [], ""
+    n = len(diff)
+    classes = None
+    note = ""
+    if n > MAX_CONFUSION_CLASSES:
+        weight = [sum(abs(diff[i][j]) + abs(diff[j][i]) for j in range(n)) for i in range(n)]
+        classes = sorted(sorted(range(n), key=lambda i: (-weight[i], i))[:MAX_CONFUSION_CLASSES])
+        note = (f"Showing the {MAX_CONFUSION_CLASSES} of {n} classes whose predictions changed "
+                "most.")
+    mode = str(worst["mode"])
+    return [
+        Markup(svg.confusion_matrix(keras_conf, names, title=f"Keras ({model['name']})",
+                                    classes=classes)),
+        Markup(svg.confusion_matrix(cand, names, title=f"{mode} (lowest accuracy)",
+                                    classes=classes)),
+        Markup(svg.confusion_matrix(diff, names, title=f"{mode} − Keras", diff=True,
+                                    classes=classes)),
+    ], note
+
+
+def _latency(doc: dict[str, Any], name: str) -> tuple[list[Markup], list[dict[str, Any]]]:
+    """One box plot per device (each on its own scale) and one histogram per measurement."""
+    series = latency_series(doc, name)
+    if not series:
+        return [], []
+    devs = list(dict.fromkeys(s.device for s in series))
+    multi_dev = len(devs) > 1
+    threads = len({s.threads for s in series}) > 1
+    modes = list(dict.fromkeys(s.mode for s in series))
+
+    def label(s: Any, with_device: bool) -> str:
+        parts = [s.mode]
+        if with_device:
+            parts.append(s.device)
+        if threads or s.threads not in (None, 1):
+            parts.append(f"{s.threads} thread{'s' if s.threads != 1 else ''}")
+        if s.xnnpack is False:
+            parts.append("no XNNPACK")
+        return " · ".join(parts)
+
+    boxes = []
+    for dev in devs:
+        mine = [s for s in series if s.device == dev and s.samples]
+        if not mine:
+            continue
+        title = f"{name}: latency per invoke" + (f" on {dev}" if multi_dev else "")
+        boxes.append(Markup(svg.box_plot([(label(s, False), s.samples) for s in mine],
+                                         title=title,
+                                         colors=[modes.index(s.mode) for s in mine])))
+    hists = [{"label": label(s, multi_dev),
+              "svg": Markup(svg.histogram(s.samples, title=label(s, multi_dev)))}
+             for s in series if s.samples]
+    return boxes, hists
+
+
+def _environment(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = doc.get("devices") or [{"device": doc.get("device"), "source": None,
+                                      "created": doc.get("created"),
+                                      "environment": doc.get("environment"),
+                                      "settings": doc.get("settings")}]
+    out = []
+    for e in entries:
+        env = e.get("environment") or {}
+        st = e.get("settings") or {}
+        rt = env.get("runtime") or {}
+        lat = st.get("latency") or {}
+        items = [
+            ("device", e.get("device")),
+            ("results file", e.get("source")),
+            ("created", fmt_time(e.get("created"))),
+            ("hostname", env.get("hostname")),
+            ("OS", env.get("os")),
+            ("machine", env.get("machine")),
+            ("CPU", env.get("cpu_model")),
+            ("CPU count / affinity", f"{env.get('cpu_count')} / {env.get('affinity')}"),
+            ("CPU governor", env.get("governor")),
+            ("Python", env.get("python")),
+            ("numpy", env.get("numpy")),
+            ("TensorFlow", env.get("tensorflow")),
+            ("Keras", env.get("keras")),
+            ("runtime", f"{rt.get('name', '?')} {rt.get('version') or ''}".strip()),
+            ("threads", st.get("num_threads")),
+            ("XNNPACK", {True: "on", False: "off"}.get(st.get("xnnpack"), None)),
+            ("latency settings", ", ".join(f"{k}={v}" for k, v in lat.items()) or None),
+            ("representative samples", st.get("representative_samples")),
+        ]
+        out.append({"device": e.get("device"),
+                    "items": [(k, "—" if v in (None, "") else str(v)) for k, v in items
+                              if k != "results file" or v]})
+    return out
+
+
+def _change_row(c: dict[str, Any]) -> dict[str, Any]:
+    status = c.get("status") or {}
+    p50 = c.get("p50_us") or {}
+    row = {"model": c["model"], "mode": c["mode"], "device": c["device"],
+           "accuracy": accuracy_change(c.get("accuracy") or {}),
+           "size": size_change(c.get("size_bytes") or {}),
+           "latency": latency_change(p50), "latency_cls": ""}
+    if status.get("before") != status.get("after") or status.get("after") == "failed":
+        row["mode"] += f" ({status.get('before')} → {status.get('after')})" \
+            if status.get("before") != status.get("after") else " (failed)"
+    if p50.get("significant"):
+        row["latency_cls"] = "bad" if (p50.get("ratio") or 1.0) > 1.0 else "good"
+    return row
+
+
+def context(doc: dict[str, Any]) -> dict[str, Any]:
+    """Everything the template needs, as plain strings and safe SVG fragments."""
+    rows = build_rows(doc)
+    v = verdict(doc, rows)
+    devs = devices(doc)
+    cols = columns(rows)
+    rec = doc.get("recommendation") if isinstance(doc.get("recommendation"), dict) else {}
+    recommended = {(n, r.get("mode")) for n, r in rec.items() if isinstance(r, dict)}
+    table = []
+    for r in rows:
+        cells = format_row(r)
+        table.append({
+            "cells": [{"text": cells[k], "cls": _cell_class(r, k)} for k, _ in cols],
+            "cls": ("failed" if not r.ok else "")
+                   + (" recommended" if (r.model, r.mode) in recommended else ""),
+            "title": r.error or "",
+        })
+    models = []
+    for m in doc.get("models", []):
+        name = str(m["name"])
+        ds = m.get("dataset") or {}
+        heat, heat_note = _heatmap(doc, m)
+        conf, conf_note = _confusions(doc, m)
+        boxes, hists = _latency(doc, name)
+        models.append({
+            "name": name,
+            "source": m.get("source"),
+            "sha": str(m.get("model_sha256") or "")[:12],
+            "dataset": ds.get("name"),
+            "classes": len(class_names(m)),
+            "n_test": ds.get("n_test"),
+            "fingerprint": ds.get("fingerprint"),
+            "keras_accuracy": fmt_pct((m.get("keras") or {}).get("accuracy")),
+            "scatters": _scatters(doc, rows, name),
+            "heatmap": heat, "heatmap_note": heat_note,
+            "confusions": conf, "confusion_note": conf_note,
+            "boxes": boxes, "histograms": hists,
+            "files": [{"mode": r["mode"], "device": record_device(doc, r),
+                       "path": (r.get("file") or {}).get("path"),
+                       "size": fmt_bytes((r.get("file") or {}).get("size_bytes")),
+                       "sha": str((r.get("file") or {}).get("sha256") or "")[:12]}
+                      for r in _first_device_records(doc, m) if r.get("file")],
+        })
+    base = doc.get("baseline")
+    baseline = None
+    if isinstance(base, dict) and isinstance(base.get("changes"), list):
+        baseline = {
+            "source": base.get("source") or "baseline",
+            "device": base.get("device"),
+            "created": fmt_time(base.get("created")),
+            "warnings": [str(w) for w in base.get("warnings") or []],
+            "missing": [str(x) for x in base.get("missing") or []],
+            "new": [str(x) for x in base.get("new") or []],
+            "rows": [_change_row(c) for c in base["changes"]],
+        }
+    gates = [g for g in doc.get("gates") or [] if isinstance(g, dict)]
+    return {
+        "title": "tflbench report: " + ", ".join(str(m["name"]) for m in doc.get("models", [])),
+        "created": fmt_time(doc.get("created")),
+        "version": doc.get("tflbench_version"),
+        "devices": devs,
+        "multi": len(devs) > 1,
+        "verdict": v,
+        "warnings": merge_warnings(doc),
+        "recommendation": [
+            {"model": n, "mode": r.get("mode"), "reason": r.get("reason"),
+             "limits": r.get("limits") or {}} for n, r in rec.items() if isinstance(r, dict)],
+        "columns": [h for _, h in cols],
+        "numeric": [k not in ("model", "mode", "device", "status", "worst") for k, _ in cols],
+        "rows": table,
+        "failed": [{"model": r.model, "mode": r.mode, "devices": ", ".join(d),
+                    "stage": r.stage, "error": r.error} for r, d in failed_groups(rows)],
+        "drops": [{"model": c.model, "mode": c.mode, "device": ", ".join(c.devices),
+                   "name": c.name,
+                   "keras": fmt_pct(c.keras_accuracy), "accuracy": fmt_pct(c.accuracy),
+                   "delta": fmt_pp(c.delta),
+                   "target": (f"{c.confused_with} (+{c.confused_extra})"
+                              if c.confused_with else "—")}
+                  for c in class_drops(doc, limit=10)],
+        "models": models,
+        "baseline": baseline,
+        "gates": gates,
+        "gates_failed": sum(1 for g in gates if not g.get("passed")),
+        "environment": _environment(doc),
+        "fmt_us": fmt_us,
+    }
+
+
+def render(doc: dict[str, Any]) -> str:
+    """The HTML report of ``doc`` as one string."""
+    return _env().get_template("report.html.j2").render(**context(doc))
