@@ -249,15 +249,23 @@ def _subject(entry: ModelEntry) -> Subject:
 
 def load_data(spec: str, *, preprocessing: Any = None,
               class_names: Sequence[str] | None = None) -> Any:
-    """Load a data spec with the user's preprocessing and class names."""
+    """Load a data spec with the user's preprocessing, then name its classes."""
     from tflbench.data import sources
+    from tflbench.errors import DataError
 
     kwargs: dict[str, Any] = {}
     if preprocessing is not None:
         kwargs["preprocessing"] = preprocessing
+    ds = sources.load_dataset(spec, **kwargs)
     if class_names is not None:
-        kwargs["class_names"] = list(class_names)
-    return sources.load_dataset(spec, **kwargs)
+        if len(class_names) != ds.num_classes:
+            raise DataError(
+                f"class_names has {len(class_names)} names but the data {spec!r} has "
+                f"{ds.num_classes} classes ({', '.join(ds.class_names)}). Give one name per "
+                "class, in label order."
+            )
+        ds = dataclasses.replace(ds, class_names=tuple(class_names))
+    return ds
 
 
 # ------------------------------------------------------------------------------------- reading
@@ -322,11 +330,18 @@ class _Reader:
     def data_spec(self, value: Any, table: str, key: str) -> str:
         """Data specs with a path part are made absolute against the config directory."""
         spec = self.string(value, table, key)
-        kind, sep, rest = spec.partition(":")
+        head, qm, options = spec.partition("?")
+        kind, sep, rest = head.partition(":")
         if sep and kind in ("npz", "folder") and rest:
-            p = Path(os.path.expanduser(rest))
-            return f"{kind}:{p if p.is_absolute() else (self.root / p).resolve()}"
-        return spec
+            prefix, target = f"{kind}:", rest
+        elif not sep and head != "digits" and (head.endswith(".npz")
+                                                or (self.root / head).is_dir()):
+            prefix, target = "", head
+        else:
+            return spec
+        p = Path(os.path.expanduser(target))
+        p = p if p.is_absolute() else (self.root / p).resolve()
+        return f"{prefix}{p}{qm}{options}"
 
 
 def _show(value: Any) -> str:
@@ -627,6 +642,12 @@ def default_config(root: str | os.PathLike[str] | None = None) -> ProjectConfig:
     """The embedded default: digits recipes, every mode, default thresholds."""
     base = Path(root or Path.cwd()).resolve()
     return ProjectConfig(source=None, root=base, report_dir=base / DEFAULT_REPORT_DIR)
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                start: str | os.PathLike[str] | None = None) -> ProjectConfig:
+    """Alias of :func:`load_project`."""
+    return load_project(path, start)
 
 
 def load_project(path: str | os.PathLike[str] | None = None,

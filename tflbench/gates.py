@@ -71,16 +71,16 @@ DEFAULT_LIMITS: dict[str, dict[str, Any]] = {
              "max_size_ratio": 0.75},
     "dynamic": {"min_top1_agreement": 0.98, "max_accuracy_drop": 0.02,
                 "max_class_accuracy_drop": 0.08, "max_mean_abs_diff": 0.01,
-                "min_sqnr_db": 20.0, "max_size_ratio": 0.6},
+                "min_sqnr_db": 20.0, "max_size_ratio": 0.75},
     "int8": {"min_top1_agreement": 0.95, "max_accuracy_drop": 0.03,
              "max_class_accuracy_drop": 0.10, "max_mean_abs_diff": 0.02, "min_sqnr_db": 12.0,
-             "max_size_ratio": 0.6},
+             "max_size_ratio": 0.75},
     "int8-float-io": {"min_top1_agreement": 0.95, "max_accuracy_drop": 0.03,
                       "max_class_accuracy_drop": 0.10, "max_mean_abs_diff": 0.02,
-                      "min_sqnr_db": 12.0, "max_size_ratio": 0.6},
+                      "min_sqnr_db": 12.0, "max_size_ratio": 0.75},
     "int16x8": {"min_top1_agreement": 0.98, "max_accuracy_drop": 0.02,
                 "max_class_accuracy_drop": 0.08, "max_mean_abs_diff": 0.01, "min_sqnr_db": 20.0,
-                "max_size_ratio": 0.6},
+                "max_size_ratio": 0.75},
 }
 
 
