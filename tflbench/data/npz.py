@@ -126,8 +126,11 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def check_images(x: np.ndarray, key: str, what: str) -> np.ndarray:
-    """Validate an image array: numeric, ``(N, H, W)`` or ``(N, H, W, C)`` with C in 1..4."""
+def check_images(x: np.ndarray, key: str, what: str, check_finite: bool = True) -> np.ndarray:
+    """Validate an image array: numeric, ``(N, H, W)`` or ``(N, H, W, C)`` with C in 1..4.
+
+    ``check_finite`` scans float pixels for NaN/inf (streaming readers check per batch instead).
+    """
     if x.dtype == object:
         raise DataError(f"{key} in {what} has dtype object. Save numeric pixels.")
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
@@ -141,7 +144,8 @@ def check_images(x: np.ndarray, key: str, what: str) -> np.ndarray:
             f"{key} in {what} must be shaped (N, H, W) or (N, H, W, C) with 1 to 4 channels. "
             f"Received: shape {tuple(x.shape)}."
         )
-    if np.issubdtype(x.dtype, np.floating) and len(x) and not np.isfinite(x).all():
+    if check_finite and np.issubdtype(x.dtype, np.floating) and len(x) and not np.isfinite(
+            x).all():
         raise DataError(f"{key} in {what} contains NaN or infinite values. Clean the data.")
     return x
 
@@ -204,7 +208,7 @@ def from_arrays(
         )
     dtypes = {x.dtype for x, _ in checked.values()}
     all_y = np.concatenate([y for _, y in checked.values()])
-    names = _class_names(class_names, all_y, what)
+    names = resolve_class_names(class_names, all_y, what)
     if len(names) < 2:
         raise DataError(
             f"{what} has a single class ({names[0]!r}). A classifier needs at least two "
@@ -265,7 +269,7 @@ def _preprocess_split(
     return Split(out, y[rows])
 
 
-def _class_names(class_names: Any, y: np.ndarray, what: str) -> tuple[str, ...]:
+def resolve_class_names(class_names: Any, y: np.ndarray, what: str) -> tuple[str, ...]:
     top = int(y.max()) + 1 if len(y) else 0
     if class_names is None:
         return tuple(str(i) for i in range(max(top, 1)))

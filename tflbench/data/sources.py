@@ -251,21 +251,27 @@ def _merge(options: dict[str, Any], key: str, value: Any, what: str) -> None:
     options[key] = value
 
 
-def load_dataset(
-    spec: str | Mapping[str, Any] | DataSpec = "digits",
+@dataclass(frozen=True)
+class Request:
+    """A data spec merged with keyword arguments: what a loader needs."""
+
+    spec: DataSpec
+    seed: int
+    fractions: list[float] | None
+    size: list[int] | None
+    preprocessing: Any
+
+
+def resolve_request(
+    spec: str | Mapping[str, Any] | DataSpec,
     *,
     seed: int | None = None,
     fractions: Sequence[float] | str | None = None,
     preprocessing: str | Mapping[str, Any] | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     input_size: Any = None,
-) -> Dataset:
-    """Load any supported source into a :class:`Dataset` (grammar in the module docstring).
-
-    ``seed`` (default 1234) drives every split made here; ``fractions`` apply to sources without
-    their own splits; ``preprocessing`` is a name or dict (see :mod:`tflbench.data.preprocess`);
-    ``data_dir`` is the TFDS data folder; ``input_size`` (``224`` or ``(H, W)``) resizes.
-    """
+) -> Request:
+    """Parse ``spec`` and merge the keyword arguments into it (conflicts are ConfigErrors)."""
     ds = parse_spec(spec)
     opts = dict(ds.options)
     _merge(opts, "seed", None if seed is None else int(seed), "seed")
@@ -281,11 +287,30 @@ def load_dataset(
             f"preprocessing spec does not apply. Received: {prep!r}. Use a recipe's prepare() "
             "or another source."
         )
-    _checked(DataSpec(ds.kind, ds.target, {k: v for k, v in opts.items() if v is not None}),
-             ds.to_string())
-    s = int(opts.get("seed", SEED))
-    fr = opts.get("fractions")
-    size = opts.get("size")
+    merged = _checked(DataSpec(ds.kind, ds.target, opts), ds.to_string())
+    return Request(merged, int(opts.get("seed", SEED)), opts.get("fractions"), opts.get("size"),
+                   prep)
+
+
+def load_dataset(
+    spec: str | Mapping[str, Any] | DataSpec = "digits",
+    *,
+    seed: int | None = None,
+    fractions: Sequence[float] | str | None = None,
+    preprocessing: str | Mapping[str, Any] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    input_size: Any = None,
+) -> Dataset:
+    """Load any supported source into a :class:`Dataset` (grammar in the module docstring).
+
+    ``seed`` (default 1234) drives every split made here; ``fractions`` apply to sources without
+    their own splits; ``preprocessing`` is a name or dict (see :mod:`tflbench.data.preprocess`);
+    ``data_dir`` is the TFDS data folder; ``input_size`` (``224`` or ``(H, W)``) resizes.
+    """
+    req = resolve_request(spec, seed=seed, fractions=fractions, preprocessing=preprocessing,
+                          data_dir=data_dir, input_size=input_size)
+    ds, s, fr, size, prep = req.spec, req.seed, req.fractions, req.size, req.preprocessing
+    opts = ds.options
 
     if ds.kind == "digits":
         return _digits(s, fr, size)

@@ -1,0 +1,468 @@
+"""Streaming evaluation data: batches decoded or read on demand, never the whole set in memory.
+
+:func:`open_stream` takes the same specs as :func:`~tflbench.data.sources.load_dataset` plus a
+``subset`` (``"train"``, ``"val"``, ``"test"`` or ``"all"``) and returns a :class:`Stream`::
+
+    with open_stream("folder:/data/val_images?size=224&preprocess=mobilenet_v2",
+                     subset="all") as stream:
+        for x, y in stream.batches(256):   # float32 NHWC, int64
+            ...
+
+* ``folder:`` lists and splits file names only, then decodes one batch at a time.
+* ``npz:`` reads rows straight from the file: members stored uncompressed (``np.savez``) are
+  read in place; compressed members (``np.savez_compressed``) are first inflated once into a
+  temporary file, chunk by chunk, and read from there (``access="mmap"`` maps the file
+  instead of reading it; mapped pages count towards the process's resident memory).
+* ``digits``, ``tfds:`` and ``keras:`` load the whole dataset first (those sets are small or
+  come as one array) and stream from memory.
+
+A stream of ``subset="train"|"val"|"test"`` yields exactly the samples, in the same order, as
+the matching split of ``load_dataset(spec)`` with the same seed and fractions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import tempfile
+import zipfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from tflbench.data import preprocess as pp
+from tflbench.data.base import VAL_FROM_TRAIN, Split, resolve_fractions, stratified_split
+from tflbench.errors import ConfigError, DataError
+
+SUBSETS = ("train", "val", "test", "all")
+DEFAULT_BATCH = 256
+
+
+class Stream(ABC):
+    """Batches of preprocessed inputs and labels for one subset of a source."""
+
+    name: str
+    source: str
+    subset: str
+    class_names: tuple[str, ...]
+    preprocessing: dict[str, Any]
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Samples the stream will try to yield (folders may skip unreadable files)."""
+
+    @abstractmethod
+    def _batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+    @property
+    def skipped(self) -> tuple[Any, ...]:
+        """Files left out so far (folders only), as :class:`tflbench.data.folder.Skipped`."""
+        return ()
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def batches(self, batch_size: int = DEFAULT_BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(x, y)``: float32 NHWC inputs as the model expects, int64 labels."""
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ConfigError(
+                f"batch_size must be a positive integer. Received: batch_size={batch_size!r}."
+            )
+        yield from self._batches(batch_size)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return self.batches()
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "subset": self.subset,
+                "class_names": list(self.class_names), "n": len(self),
+                "preprocessing": self.preprocessing}
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release temporary files and open handles."""
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------- in memory
+
+
+class SplitStream(Stream):
+    """A stream over an already preprocessed :class:`Split` (no further preprocessing)."""
+
+    def __init__(self, split: Split, *, name: str, class_names: Sequence[str],
+                 preprocessing: Mapping[str, Any], source: str = "", subset: str = "test"
+                 ) -> None:
+        self.split = split
+        self.name, self.source, self.subset = name, source, subset
+        self.class_names = tuple(class_names)
+        self.preprocessing = dict(preprocessing)
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def _batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for x, y in self.split.batches(batch_size):
+            yield np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- folders
+
+
+class FolderStream(Stream):
+    """Decode image files lazily, batch by batch (see :mod:`tflbench.data.folder`)."""
+
+    def __init__(self, files: Sequence[Path], labels: np.ndarray, *, name: str, source: str,
+                 subset: str, class_names: Sequence[str], spec: Mapping[str, Any],
+                 root: Path | None = None) -> None:
+        from tflbench.data.folder import BatchDecoder
+
+        self.files = list(files)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.name, self.source, self.subset = name, source, subset
+        self.class_names = tuple(class_names)
+        self.preprocessing = dict(spec)
+        self._decoder = BatchDecoder(spec, root)
+        self._root = root
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @property
+    def skipped(self) -> tuple[Any, ...]:
+        return tuple(self._decoder.skipped)
+
+    def _batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        self._decoder.skipped.clear()
+        for start in range(0, len(self.files), batch_size):
+            x, y = self._decoder.decode(self.files[start : start + batch_size],
+                                        self.labels[start : start + batch_size])
+            if len(y):
+                yield x, y
+        if self._decoder.size is not None:
+            self.preprocessing["resize"] = list(self._decoder.size)
+
+
+def stream_folder(
+    path: str | os.PathLike[str],
+    *,
+    subset: str = "test",
+    seed: int = 1234,
+    fractions: Sequence[float] | str | None = None,
+    preprocessing: str | Mapping[str, Any] | None = None,
+    input_size: Any = None,
+    color: str | None = None,
+) -> FolderStream:
+    """Stream an image folder; ``subset="all"`` takes every file in folder order."""
+    from tflbench.data import folder
+
+    _check_subset(subset)
+    found, spec, parts = folder.plan(path, seed=seed, fractions=fractions,
+                                     preprocessing=preprocessing, input_size=input_size,
+                                     color=color)
+    idx = np.arange(len(found.files)) if subset == "all" else parts[SUBSETS.index(subset)]
+    return FolderStream(
+        [found.files[i] for i in idx], found.labels[idx], name=found.root.resolve().name,
+        source=f"folder:{found.root.resolve()}", subset=subset,
+        class_names=found.class_names, spec={**spec, "layout": "NHWC", "dtype": "float32",
+                                             "raw_dtype": "uint8"},
+        root=found.root,
+    )
+
+
+# --------------------------------------------------------------------------- npz
+
+
+class _Rows(ABC):
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+    @abstractmethod
+    def take(self, rows: np.ndarray) -> np.ndarray: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the file."""
+
+
+class _FileRows(_Rows):
+    """Rows of a C-ordered array stored raw in a file at ``offset``, read with plain reads."""
+
+    def __init__(self, path: Path, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> None:
+        self.path, self.offset, self.dtype, self.shape = path, offset, dtype, shape
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        self._fh: IO[bytes] | None = open(path, "rb")  # closed in close()
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        assert self._fh is not None
+        out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
+        flat = out.reshape(len(rows), -1).view(np.uint8)
+        order = np.argsort(rows, kind="stable")
+        srt = rows[order]
+        # read runs of consecutive rows with one read each
+        breaks = np.flatnonzero(np.diff(srt) != 1) + 1
+        for run in np.split(np.arange(len(srt)), breaks):
+            if not len(run):
+                continue
+            first = int(srt[run[0]])
+            self._fh.seek(self.offset + first * self.row_bytes)
+            buf = self._fh.read(len(run) * self.row_bytes)
+            if len(buf) != len(run) * self.row_bytes:
+                raise DataError(f"'{self.path}' is truncated: rows {first}.. are missing.")
+            flat[order[run]] = np.frombuffer(buf, dtype=np.uint8).reshape(len(run), -1)
+        return out
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class _MmapRows(_Rows):
+    def __init__(self, path: Path, offset: int, dtype: np.dtype, shape: tuple[int, ...],
+                 fortran: bool) -> None:
+        self.dtype, self.shape = dtype, shape
+        self._mm: np.memmap | None = np.memmap(path, dtype=dtype, mode="r", offset=offset,
+                                               shape=shape, order="F" if fortran else "C")
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        assert self._mm is not None
+        return np.asarray(self._mm[rows])
+
+    def close(self) -> None:
+        self._mm = None
+
+
+def _read_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            shape, fortran, dtype = fmt._read_array_header(fh, version)  # numpy>=1.26 for (3, 0)
+    except ValueError as exc:
+        raise DataError(f"{where} is not a valid .npy array ({exc}). Write it again.") from None
+    if dtype.hasobject:
+        raise DataError(
+            f"{where} holds Python objects (dtype=object), which are refused for safety "
+            "(allow_pickle=False). Save numeric arrays."
+        )
+    return tuple(int(d) for d in shape), bool(fortran), dtype
+
+
+def _open_member(path: Path, key: str, tmp: Path, access: str) -> _Rows:
+    """Open array ``key`` of an .npz for row access without reading it all into memory."""
+    member = f"{key}.npy"
+    where = f"Array '{key}' in '{path}'"
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+        if info.compress_type == zipfile.ZIP_STORED:
+            with open(path, "rb") as fh:
+                fh.seek(info.header_offset)
+                local = fh.read(30)
+                if local[:4] != b"PK\x03\x04":
+                    raise DataError(f"'{path}' is a corrupt zip archive. Write it again.")
+                name_len, extra_len = struct.unpack("<HH", local[26:30])
+                fh.seek(info.header_offset + 30 + name_len + extra_len)
+                shape, fortran, dtype = _read_header(fh, where)
+                offset = fh.tell()
+            data_path = path
+        else:
+            data_path = tmp / member
+            with zf.open(member) as src, open(data_path, "wb") as dst:
+                shape, fortran, dtype = _read_header(src, where)
+                shutil.copyfileobj(src, dst, 1 << 20)
+            offset = 0
+    if access == "mmap" or fortran:
+        return _MmapRows(data_path, offset, dtype, shape, fortran)
+    return _FileRows(data_path, offset, dtype, shape)
+
+
+class NpzStream(Stream):
+    """Rows of an ``.npz`` read on demand and preprocessed per batch."""
+
+    def __init__(self, rows: _Rows, labels: np.ndarray, index: np.ndarray, *, name: str,
+                 source: str, subset: str, class_names: Sequence[str], spec: Mapping[str, Any],
+                 tmp: tempfile.TemporaryDirectory[str] | None) -> None:
+        self._rows, self.labels, self.index = rows, labels, index
+        self.name, self.source, self.subset = name, source, subset
+        self.class_names = tuple(class_names)
+        self.preprocessing = dict(spec)
+        self._tmp = tmp
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        floating = np.issubdtype(self._rows.dtype, np.floating)
+        for start in range(0, len(self.index), batch_size):
+            sel = self.index[start : start + batch_size]
+            raw = self._rows.take(sel)
+            if floating and not np.isfinite(raw).all():
+                raise DataError(f"{self.source} contains NaN or infinite pixels. Clean the data.")
+            yield pp.apply_preprocessing(raw, self.preprocessing), self.labels[sel]
+
+    def close(self) -> None:
+        self._rows.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def stream_npz(
+    path: str | os.PathLike[str],
+    *,
+    subset: str = "test",
+    seed: int = 1234,
+    fractions: Sequence[float] | str | None = None,
+    preprocessing: str | Mapping[str, Any] | None = None,
+    input_size: Any = None,
+    access: str = "read",
+) -> NpzStream:
+    """Stream one subset of an ``.npz`` (layout as in :mod:`tflbench.data.npz`)."""
+    from tflbench.data import npz
+
+    _check_subset(subset)
+    if access not in ("read", "mmap"):
+        raise ConfigError(f"access must be 'read' or 'mmap'. Received: {access!r}.")
+    p = Path(path).expanduser()
+    what = f"'{p}'"
+    if not p.is_file():
+        raise DataError(f"NumPy file not found. Received: '{p}'. Give an existing .npz file.")
+    if not zipfile.is_zipfile(p):
+        raise DataError(f"{what} is not an .npz archive. Write it with np.savez(path, x=x, y=y).")
+    with np.load(p, allow_pickle=False) as f:
+        keys = set(f.files)
+
+        def small(key: str) -> np.ndarray:
+            try:
+                return np.asarray(f[key])
+            except ValueError:
+                raise DataError(
+                    f"Array '{key}' in {what} holds Python objects (dtype=object), which are "
+                    "refused for safety (allow_pickle=False). Save numeric or string arrays."
+                ) from None
+
+        names_arr = small("class_names") if "class_names" in keys else None
+        if {"x", "y"} <= keys:
+            x_key = {s: "x" for s in SUBSETS}
+            y_all = small("y")
+            label_sets = {"all": y_all}
+        elif {"x_train", "y_train", "x_test", "y_test"} <= keys:
+            if fractions is not None:
+                raise ConfigError(
+                    f"{what} already holds train/test splits, so split fractions do not apply."
+                    f" Received: fractions={fractions!r}."
+                )
+            label_sets = {s: small(f"y_{s}") for s in ("train", "val", "test")
+                          if f"y_{s}" in keys and f"x_{s}" in keys}
+            x_key = {"train": "x_train", "test": "x_test",
+                     "val": "x_val" if "val" in label_sets else "x_train"}
+            if subset == "all":
+                raise ConfigError(
+                    f"{what} holds separate splits; stream one of them: subset='train', "
+                    "'val' or 'test'."
+                )
+        else:
+            raise DataError(
+                f"{what} lacks the arrays it needs. Received keys: {sorted(keys) or 'none'}. "
+                "Expected 'x' and 'y', or 'x_train', 'y_train', 'x_test', 'y_test'."
+            )
+    tmp = tempfile.TemporaryDirectory(prefix="tflbench-npz-")
+    try:
+        rows = _open_member(p, x_key[subset], Path(tmp.name), access)
+        dummy = np.empty((0, *rows.shape[1:]), dtype=rows.dtype)
+        npz.check_images(dummy, x_key[subset], what, check_finite=False)
+        if rows.dtype == object:  # pragma: no cover - refused by _read_header
+            raise DataError(f"{what} holds object arrays.")
+        if "all" in label_sets:
+            y = npz.check_labels(label_sets["all"], rows.shape[0], "y", what)
+            index = (np.arange(len(y)) if subset == "all"
+                     else stratified_split(y, resolve_fractions(fractions), seed)[
+                         SUBSETS.index(subset)])
+        else:
+            labels = {s: npz.check_labels(v, len(v), f"y_{s}", what)
+                      for s, v in label_sets.items()}
+            y = labels["val" if subset == "val" and "val" in labels else
+                       "train" if subset == "val" else subset]
+            if len(y) != rows.shape[0]:
+                raise DataError(
+                    f"{what}: {x_key[subset]} has {rows.shape[0]} rows but its labels "
+                    f"{len(y)}. Give one label per image."
+                )
+            if subset == "val" and "val" not in labels:
+                index = stratified_split(y, (1.0 - VAL_FROM_TRAIN, VAL_FROM_TRAIN), seed)[1]
+            elif subset == "train" and "val" not in labels:
+                index = stratified_split(y, (1.0 - VAL_FROM_TRAIN, VAL_FROM_TRAIN), seed)[0]
+            else:
+                index = np.arange(len(y))
+            label_sets = labels
+        all_y = np.concatenate([np.asarray(v).reshape(-1) for v in label_sets.values()])
+        names = npz.resolve_class_names(names_arr, all_y.astype(np.int64), what)
+        default = "unit" if rows.dtype == np.uint8 else "raw"
+        spec = pp.with_defaults(preprocessing, input_size=input_size, default_named=default)
+        spec.update({"layout": "NHWC", "dtype": "float32", "raw_dtype": str(rows.dtype)})
+    except BaseException:
+        tmp.cleanup()
+        raise
+    return NpzStream(rows, y, index, name=p.stem, source=f"npz:{p.resolve()}", subset=subset,
+                     class_names=names, spec=spec, tmp=tmp)
+
+
+# --------------------------------------------------------------------------- any spec
+
+
+def open_stream(
+    spec: str | Mapping[str, Any] = "digits",
+    *,
+    subset: str = "test",
+    seed: int | None = None,
+    fractions: Sequence[float] | str | None = None,
+    preprocessing: str | Mapping[str, Any] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    input_size: Any = None,
+    access: str = "read",
+) -> Stream:
+    """Open any data spec (grammar in :mod:`tflbench.data.sources`) as a :class:`Stream`."""
+    from tflbench.data import sources
+
+    _check_subset(subset)
+    req = sources.resolve_request(spec, seed=seed, fractions=fractions,
+                                  preprocessing=preprocessing, data_dir=data_dir,
+                                  input_size=input_size)
+    ds = req.spec
+    if ds.kind == "folder":
+        return stream_folder(ds.target, subset=subset, seed=req.seed, fractions=req.fractions,
+                             preprocessing=req.preprocessing, input_size=req.size)
+    if ds.kind == "npz":
+        return stream_npz(ds.target, subset=subset, seed=req.seed, fractions=req.fractions,
+                          preprocessing=req.preprocessing, input_size=req.size, access=access)
+    dataset = sources.load_dataset(spec, seed=seed, fractions=fractions,
+                                   preprocessing=preprocessing, data_dir=data_dir,
+                                   input_size=input_size)
+    if subset == "all":
+        parts = (dataset.train, dataset.val, dataset.test)
+        split = Split(np.concatenate([s.x for s in parts]), np.concatenate([s.y for s in parts]))
+    else:
+        split = {"train": dataset.train, "val": dataset.val, "test": dataset.test}[subset]
+    return SplitStream(split, name=dataset.name, class_names=dataset.class_names,
+                       preprocessing=dataset.preprocessing, source=dataset.source,
+                       subset=subset)
+
+
+def _check_subset(subset: str) -> None:
+    if subset not in SUBSETS:
+        raise ConfigError(
+            f"subset must be one of {', '.join(SUBSETS)}. Received: subset={subset!r}."
+        )
