@@ -108,7 +108,7 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     errs = [ln for ln in lines if "error" in ln.lower()]
-    return (errs[0] if errs else lines[0] if lines else type(exc).__name__)[:500]
+    return (errs[0] if errs else lines[0] if lines else type(exc).__name__)[:500].rstrip(".")
 
 
 def convert(
