@@ -95,7 +95,7 @@ class Subject:
 
 
 def subject_from_recipe(
-    name: str, dataset: Dataset | str | None = None, *, subject_name: str | None = None,
+    name: str, dataset: Dataset | str | dict[str, Any] | None = None, *, subject_name: str | None = None,
     **params: Any,
 ) -> Subject:
     """A subject trained by a built-in recipe (see ``tflbench recipes``)."""
@@ -141,7 +141,7 @@ def subject_from_recipe(
 
 
 def subject_from_model_file(
-    path: str | os.PathLike[str], dataset: Dataset | str | None = None, *,
+    path: str | os.PathLike[str], dataset: Dataset | str | dict[str, Any] | None = None, *,
     name: str | None = None, safe_mode: bool = True,
 ) -> Subject:
     """A user's ``.keras`` / ``.h5`` / SavedModel with its data (default: the embedded digits)."""
@@ -175,16 +175,11 @@ def default_subjects() -> list[Subject]:
     return [subject_from_recipe("digits-cnn"), subject_from_recipe("digits-mobilenet")]
 
 
-def load_data_spec(spec: str) -> Dataset:
-    """Resolve a data spec ("digits", "npz:PATH", "folder:PATH", "tfds:NAME", "keras:NAME")."""
-    if spec == "digits":
-        from tflbench.data import digits
+def load_data_spec(spec: str | dict[str, Any]) -> Dataset:
+    """Resolve a data spec ("digits", "npz:PATH", "folder:PATH", "tfds:NAME", "keras:NAME");
+    see :mod:`tflbench.data.sources`."""
+    from tflbench.data.sources import load_dataset
 
-        return digits.load()
-    try:
-        from tflbench.data.sources import load_dataset
-    except ImportError:  # pragma: no cover - sources ship with tflbench
-        raise TflbenchError(f"Unknown data spec {spec!r}; expected 'digits'.") from None
     return load_dataset(spec)
 
 
