@@ -60,7 +60,7 @@ def _sha(text: str) -> str:
 
 def _classification(y: np.ndarray, pred: np.ndarray, n: int) -> dict[str, Any]:
     conf = np.zeros((n, n), dtype=int)
-    for t, p in zip(y, pred):
+    for t, p in zip(y, pred, strict=True):
         conf[t, p] += 1
     support = conf.sum(axis=1)
     pca = [float(round(conf[i, i] / support[i], 6)) for i in range(n)]
@@ -138,7 +138,7 @@ def make_document(device: str = "build-host", latency_scale: float = 1.0, seed: 
             pred[eight] = min(1, n_cls - 1)
             cls = _classification(y, pred, n_cls)
             deltas = [round(a - b, 6) for a, b in zip(cls["per_class_accuracy"],
-                                                     keras["per_class_accuracy"])]
+                                                     keras["per_class_accuracy"], strict=True)]
             worst = int(np.argmin(deltas))
             flipped = np.nonzero(pred != keras_pred)[0].tolist()
             noisy = mode not in ("fp32", "fp16")
@@ -202,6 +202,35 @@ def make_document(device: str = "build-host", latency_scale: float = 1.0, seed: 
 def make_device_document() -> dict[str, Any]:
     """The same models measured on a slower ARM board (for merge tests)."""
     return make_document(device="rpi4", latency_scale=4.3, seed=11)
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+EVIL = ["<script>alert(1)</script>", 'a&b"c', "x|y*z_[w]", "3", "4", "5", "6", "7", "8", "9"]
+
+
+def evil_document() -> dict[str, Any]:
+    """The sample with hostile class, model, device and path names (escaping tests)."""
+    doc = make_document(device="dev<i>ce&\"1", class_names=list(EVIL))
+    doc["models"][0]["name"] = "<img src=x onerror=alert(2)>"
+    doc["models"][0]["source"] = "/tmp/<b>bold</b>/model.keras"
+    doc["models"][0]["modes"][3]["file"]["path"] = "cache/<svg onload=alert(3)>.tflite"
+    doc["models"][1]["modes"][5]["error"] = "bad op <script>x</script> & 'quotes'"
+    return doc
+
+
+def check_golden(name: str, text: str) -> None:
+    """Compare ``text`` with ``golden/<name>``; TFLBENCH_UPDATE_GOLDEN=1 rewrites it."""
+    import os
+
+    path = GOLDEN / name
+    if os.environ.get("TFLBENCH_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"golden file {path} missing: run with TFLBENCH_UPDATE_GOLDEN=1"
+    expected = path.read_text(encoding="utf-8")
+    assert text == expected, (f"{name} differs from its golden file; if the change is intended "
+                              "re-run with TFLBENCH_UPDATE_GOLDEN=1 and review the diff")
 
 
 def write_fixtures(directory: Path = FIXTURES) -> list[Path]:

@@ -1,100 +1,136 @@
-"""Changes of a results document against a baseline document (both plain results JSON).
+"""Changes against a baseline, per ``(model, mode, device)``, for the reports.
 
-:func:`compare` returns the object stored as ``doc["baseline"]`` and rendered by every report::
+The comparison itself is :func:`tflbench.baseline.compare` (the release check: accuracy,
+top-1 agreement, status and p50 latency with a Mann-Whitney U test on the samples through
+:func:`tflbench.timing.compare_samples`). This module runs it once per device of a (merged)
+document, tags every change with ``"device"``, and adds a ``size_bytes`` change, so the object
+stored in ``doc["baseline"]`` keeps the format of :mod:`tflbench.baseline`::
 
-    {"source": "base.json", "device": "...", "created": "...",
-     "changes": [{"model", "mode", "device", "baseline_device",
-                  "status": {"before", "after"},
-                  "accuracy": {"before", "after", "delta"},
-                  "top1": {"before", "after", "delta"},
-                  "size_bytes": {"before", "after", "delta", "ratio"},
-                  "p50_us": {"before", "after", "ratio", "p_value", "significant", "test"}}],
-     "missing": ["model / mode / device", ...],   # in the baseline only
-     "new": [...],                                # in this document only
-     "warnings": [...]}
+    {"path", "created", "device", "policy", "warnings", "passed",
+     "changes": [{"model", "mode", "device", "metric", "before", "after", "delta",
+                  "significant", "p_value", "passed", "line"}, ...],
+     "missing": [...], "new": [...]}
 
-Latency changes are called significant only when both sides have samples and
-:func:`tflbench.timing.compare_samples` says so; otherwise ``significant`` is ``None``.
+The renderers read that object, whichever module wrote it, through :func:`change_rows`.
 """
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import Any
 
-from tflbench.reports.table import Row, build_rows, devices, fmt_bytes, fmt_pct, fmt_pp, fmt_us
-from tflbench.timing import compare_samples
+from tflbench.reports.table import (
+    build_rows,
+    devices,
+    fmt_bytes,
+    fmt_pct,
+    fmt_pp,
+    fmt_us,
+    mode_order,
+    record_device,
+)
 
 
-def _pair(before: float | None, after: float | None) -> dict[str, Any]:
-    delta = None if before is None or after is None else after - before
-    return {"before": before, "after": after, "delta": delta}
-
-
-def _latency(before: Row, after: Row, alpha: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"before": before.p50_us, "after": after.p50_us, "ratio": None,
-                           "p_value": None, "significant": None, "test": None}
-    if before.p50_us and after.p50_us is not None:
-        out["ratio"] = after.p50_us / before.p50_us
-    if before.samples and after.samples:
-        cmp = compare_samples(before.samples, after.samples, alpha=alpha)
-        out.update(ratio=cmp.ratio_of_medians, p_value=cmp.p_value,
-                   significant=bool(cmp.significant), test=cmp.test)
-    return out
+def _device_doc(doc: dict[str, Any], device: str) -> dict[str, Any]:
+    """The part of ``doc`` measured on ``device``, with that device's environment/settings."""
+    sub = {k: v for k, v in doc.items() if k not in ("models", "devices", "merged")}
+    for entry in doc.get("devices") or []:
+        if isinstance(entry, dict) and entry.get("device") == device:
+            sub["environment"] = entry.get("environment") or {}
+            sub["settings"] = entry.get("settings") or {}
+    sub["device"] = device
+    sub["models"] = []
+    for m in doc.get("models", []):
+        recs = [r for r in m.get("modes", []) if record_device(doc, r) == device]
+        if recs:
+            mm = {k: v for k, v in m.items() if k != "modes"}
+            mm["modes"] = recs
+            sub["models"].append(mm)
+    return sub
 
 
 def compare(doc: dict[str, Any], baseline: dict[str, Any], source: str | None = None,
-            alpha: float = 0.05) -> dict[str, Any]:
-    """Per ``(model, mode, device)`` changes of ``doc`` against ``baseline``."""
-    rows = build_rows(doc)
-    base_rows = build_rows(baseline)
-    base_by_key = {r.key: r for r in base_rows}
+            policy: Any = None) -> dict[str, Any]:
+    """``doc`` against ``baseline``, device by device (see the module docstring).
+
+    A device missing from the baseline is compared with the baseline's only device when it has
+    exactly one (with a warning from :mod:`tflbench.baseline` that the machines differ).
+    """
+    from tflbench import baseline as release_baseline
+
     base_devices = devices(baseline)
-    single = len(base_devices) == 1
-    base_by_mode = {(r.model, r.mode): r for r in base_rows} if single else {}
-    warnings: list[str] = []
-    changes: list[dict[str, Any]] = []
-    used: set[tuple[str, str, str]] = set()
-    new: list[str] = []
-    cross_device: set[tuple[str, str]] = set()
-    for r in rows:
-        b = base_by_key.get(r.key) or base_by_mode.get((r.model, r.mode))
-        if b is None:
-            new.append(f"{r.model} / {r.mode} / {r.device}")
+    out: dict[str, Any] = {"path": source, "created": baseline.get("created"),
+                           "device": ", ".join(base_devices), "policy": None, "warnings": [],
+                           "passed": True, "changes": [], "missing": [], "new": []}
+    matched_base: set[str] = set()
+    multi = len(devices(doc)) > 1
+    for dev in devices(doc):
+        bdev = dev if dev in base_devices else (base_devices[0] if len(base_devices) == 1
+                                                else None)
+        sub = _device_doc(doc, dev)
+        if bdev is None:
+            out["new"] += [f"{m['name']}/{r['mode']} on {dev}" for m in sub["models"]
+                           for r in m["modes"]]
+            out["warnings"].append(f"no baseline measurement for device {dev}")
             continue
-        used.add(b.key)
-        if b.device != r.device:
-            cross_device.add((b.device, r.device))
-        size = _pair(b.size_bytes, r.size_bytes)
-        size["ratio"] = (r.size_bytes / b.size_bytes
-                         if b.size_bytes and r.size_bytes is not None else None)
-        changes.append({
-            "model": r.model, "mode": r.mode, "device": r.device, "baseline_device": b.device,
-            "status": {"before": b.status, "after": r.status},
-            "accuracy": _pair(b.accuracy, r.accuracy),
-            "top1": _pair(b.top1, r.top1),
-            "size_bytes": size,
-            "p50_us": _latency(b, r, alpha),
-        })
-    for before_dev, after_dev in sorted(cross_device):
-        warnings.append(f"baseline measured on {before_dev}, this run on {after_dev}: "
-                        "latency changes may reflect the machine, not the model")
-    missing = [f"{b.model} / {b.mode} / {b.device}" for b in base_rows if b.key not in used]
-    bm = {m["name"]: m for m in baseline.get("models", [])}
-    for m in doc.get("models", []):
-        other = bm.get(m["name"])
-        if other is None:
-            continue
-        fa = (m.get("dataset") or {}).get("fingerprint")
-        fb = (other.get("dataset") or {}).get("fingerprint")
-        if fa != fb:
-            warnings.append(f"{m['name']}: dataset fingerprint differs from the baseline "
-                            f"({fb} -> {fa}); accuracy changes are not comparable")
-    return {"source": source, "device": baseline.get("device"),
-            "created": baseline.get("created"), "changes": changes, "missing": missing,
-            "new": new, "warnings": warnings}
+        matched_base.add(bdev)
+        bsub = _device_doc(baseline, bdev)
+        res = release_baseline.compare(sub, bsub, policy, source)
+        out["policy"] = res.get("policy")
+        suffix = f" on {dev}" if multi else ""
+        for w in res.get("warnings") or []:
+            line = f"{w}{suffix}" if multi else w
+            if line not in out["warnings"]:
+                out["warnings"].append(line)
+        for c in res.get("changes") or []:
+            c = dict(c)
+            c["device"] = dev
+            out["changes"].append(c)
+        out["changes"] += _size_changes(sub, bsub, dev)
+        out["missing"] += [f"{x}{suffix}" for x in res.get("missing") or []]
+        out["new"] += [f"{x}{suffix}" for x in res.get("new") or []]
+    for bdev in base_devices:
+        if bdev not in matched_base:
+            out["warnings"].append(f"baseline device {bdev} is not in this report")
+    out["passed"] = all(c.get("passed", True) for c in out["changes"])
+    return out
 
 
-# --- one-line descriptions used by the renderers ----------------------------------------
+def _size_changes(doc: dict[str, Any], base: dict[str, Any], device: str) -> list[dict[str, Any]]:
+    before = {(r.model, r.mode): r for r in build_rows(base)}
+    out = []
+    for r in build_rows(doc):
+        b = before.get((r.model, r.mode))
+        if b is None or b.size_bytes is None or r.size_bytes is None:
+            continue
+        delta = r.size_bytes - b.size_bytes
+        out.append({"model": r.model, "mode": r.mode, "device": device, "metric": "size_bytes",
+                    "before": b.size_bytes, "after": r.size_bytes, "delta": delta,
+                    "significant": None, "p_value": None, "passed": True,
+                    "line": f"{r.model}/{r.mode}: size {b.size_bytes} -> {r.size_bytes} bytes "
+                            f"({delta:+d})"})
+    return out
+
+
+# --- rows for the renderers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """The changes of one (model, mode, device), each already described in one cell."""
+
+    model: str
+    mode: str
+    device: str
+    status: str
+    accuracy: str
+    agreement: str
+    size: str
+    latency: str
+    latency_change: int  # +1 significantly slower, -1 significantly faster, 0 otherwise
+    passed: bool
+    lines: tuple[str, ...]  # failure lines
 
 
 def arrow(delta: float | None, eps: float = 0.0) -> str:
@@ -107,39 +143,104 @@ def arrow(delta: float | None, eps: float = 0.0) -> str:
     return "="
 
 
-def latency_change(p50: dict[str, Any]) -> str:
-    """``36.0 µs → 40.1 µs ▲ 11.4% significant (p=0.002)``."""
-    before, after = p50.get("before"), p50.get("after")
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def describe_fraction(c: dict[str, Any] | None) -> str:
+    """``97.4% → 96.9% ▼ 0.5 pp`` (or ``97.4% (=)``)."""
+    if not c:
+        return "—"
+    before, after = _num(c.get("before")), _num(c.get("after"))
     if before is None or after is None:
-        return f"{fmt_us(before)} → {fmt_us(after)}"
-    ratio = p50.get("ratio")
-    pct = (ratio - 1.0) * 100.0 if ratio is not None else None
-    head = f"{fmt_us(before)} → {fmt_us(after)}"
-    if pct is not None:
-        head += f" {arrow(pct, 0.05)} {abs(pct):.1f}%"
-    sig = p50.get("significant")
-    if sig is None:
-        return head + " (no samples to test)"
-    return head + (f" significant (p={p50['p_value']:.2g})" if sig
-                   else f" within noise (p={p50['p_value']:.2g})")
-
-
-def accuracy_change(pair: dict[str, Any]) -> str:
-    before, after, delta = pair.get("before"), pair.get("after"), pair.get("delta")
-    if delta is not None and abs(delta) < 5e-5:
+        return f"{fmt_pct(before)} → {fmt_pct(after)}"
+    delta = after - before
+    if abs(delta) < 5e-5:
         return f"{fmt_pct(after)} (=)"
-    s = f"{fmt_pct(before)} → {fmt_pct(after)}"
-    if delta is not None:
-        s += f" {arrow(delta, 5e-5)} {fmt_pp(abs(delta)).lstrip('+')}"
-    return s
+    return f"{fmt_pct(before)} → {fmt_pct(after)} {arrow(delta)} {fmt_pp(abs(delta)).lstrip('+')}"
 
 
-def size_change(pair: dict[str, Any]) -> str:
-    before, after, ratio = pair.get("before"), pair.get("after"), pair.get("ratio")
-    if before is not None and before == after:
+def describe_size(c: dict[str, Any] | None) -> str:
+    if not c:
+        return "—"
+    before, after = _num(c.get("before")), _num(c.get("after"))
+    if before is None or after is None:
+        return f"{fmt_bytes(before)} → {fmt_bytes(after)}"
+    if before == after:
         return f"{fmt_bytes(after)} (=)"
     s = f"{fmt_bytes(before)} → {fmt_bytes(after)}"
-    if ratio is not None:
-        pct = (ratio - 1.0) * 100.0
+    if before:
+        pct = (after / before - 1.0) * 100.0
         s += f" {arrow(pct, 0.05)} {abs(pct):.1f}%"
     return s
+
+
+def describe_latency(c: dict[str, Any] | None) -> str:
+    """``36.0 µs → 40.1 µs ▲ 11.4%, significant (p=0.002)`` or ``..., within noise (p=0.4)``."""
+    if not c:
+        return "—"
+    before, after = _num(c.get("before")), _num(c.get("after"))
+    if before is None or after is None:
+        return f"{fmt_us(before)} → {fmt_us(after)}"
+    s = f"{fmt_us(before)} → {fmt_us(after)}"
+    if before > 0:
+        pct = (after / before - 1.0) * 100.0
+        s += f" {arrow(pct, 0.05)} {abs(pct):.1f}%"
+    sig, p = c.get("significant"), _num(c.get("p_value"))
+    if sig is None or p is None:
+        return s + ", not tested (no samples)"
+    return s + (f", significant (p={p:.2g})" if sig else f", within noise (p={p:.2g})")
+
+
+def change_rows(doc: dict[str, Any]) -> list[ChangeRow]:
+    """``doc["baseline"]["changes"]`` grouped into one row per (model, mode, device)."""
+    base = doc.get("baseline")
+    if not isinstance(base, dict) or not isinstance(base.get("changes"), list):
+        return []
+    default_device = str(doc.get("device") or "host")
+    groups: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+    for c in base["changes"]:
+        if not isinstance(c, dict) or "model" not in c or "mode" not in c:
+            continue
+        key = (str(c["model"]), str(c["mode"]), str(c.get("device") or default_device))
+        groups.setdefault(key, {})[str(c.get("metric"))] = c
+    model_order = {str(m["name"]): i for i, m in enumerate(doc.get("models", []))}
+    order = mode_order(k[1] for k in groups)
+    dev_order = {d: i for i, d in enumerate(devices(doc))}
+    keys = sorted(groups, key=lambda k: (model_order.get(k[0], len(model_order)),
+                                          order[k[1]], dev_order.get(k[2], len(dev_order))))
+    rows = []
+    for model, mode, device in keys:
+        metrics = groups[(model, mode, device)]
+        lat = metrics.get("latency_p50_us")
+        direction = 0
+        if lat and lat.get("significant"):
+            b, a = _num(lat.get("before")), _num(lat.get("after"))
+            if b is not None and a is not None:
+                direction = 1 if a > b else -1 if a < b else 0
+        status = metrics.get("status")
+        failed_lines = tuple(str(c.get("line")) for c in metrics.values()
+                             if c.get("passed") is False)
+        rows.append(ChangeRow(
+            model=model, mode=mode, device=device,
+            status=(f"{status.get('before')} → {status.get('after')}" if status else ""),
+            accuracy=describe_fraction(metrics.get("accuracy")),
+            agreement=describe_fraction(metrics.get("top1_agreement")),
+            size=describe_size(metrics.get("size_bytes")),
+            latency=describe_latency(lat),
+            latency_change=direction,
+            passed=not failed_lines,
+            lines=failed_lines,
+        ))
+    return rows
+
+
+def baseline_info(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Header facts of ``doc["baseline"]`` for the renderers (None when absent)."""
+    base = doc.get("baseline")
+    if not isinstance(base, dict):
+        return None
+    info = copy.deepcopy({k: base.get(k) for k in ("path", "created", "device", "warnings",
+                                                  "missing", "new", "passed", "error")})
+    info["source"] = base.get("path") or base.get("source") or "the baseline"
+    return info

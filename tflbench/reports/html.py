@@ -16,7 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from tflbench.reports import svg
-from tflbench.reports.baseline import accuracy_change, latency_change, size_change
+from tflbench.reports.baseline import baseline_info, change_rows
 from tflbench.reports.table import (
     Row,
     build_rows,
@@ -264,21 +264,6 @@ def _environment(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _change_row(c: dict[str, Any]) -> dict[str, Any]:
-    status = c.get("status") or {}
-    p50 = c.get("p50_us") or {}
-    row = {"model": c["model"], "mode": c["mode"], "device": c["device"],
-           "accuracy": accuracy_change(c.get("accuracy") or {}),
-           "size": size_change(c.get("size_bytes") or {}),
-           "latency": latency_change(p50), "latency_cls": ""}
-    if status.get("before") != status.get("after") or status.get("after") == "failed":
-        row["mode"] += f" ({status.get('before')} → {status.get('after')})" \
-            if status.get("before") != status.get("after") else " (failed)"
-    if p50.get("significant"):
-        row["latency_cls"] = "bad" if (p50.get("ratio") or 1.0) > 1.0 else "good"
-    return row
-
-
 def context(doc: dict[str, Any]) -> dict[str, Any]:
     """Everything the template needs, as plain strings and safe SVG fragments."""
     rows = build_rows(doc)
@@ -322,18 +307,10 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
                        "sha": str((r.get("file") or {}).get("sha256") or "")[:12]}
                       for r in _first_device_records(doc, m) if r.get("file")],
         })
-    base = doc.get("baseline")
-    baseline = None
-    if isinstance(base, dict) and isinstance(base.get("changes"), list):
-        baseline = {
-            "source": base.get("source") or "baseline",
-            "device": base.get("device"),
-            "created": fmt_time(base.get("created")),
-            "warnings": [str(w) for w in base.get("warnings") or []],
-            "missing": [str(x) for x in base.get("missing") or []],
-            "new": [str(x) for x in base.get("new") or []],
-            "rows": [_change_row(c) for c in base["changes"]],
-        }
+    baseline = baseline_info(doc)
+    if baseline is not None:
+        baseline["created"] = fmt_time(baseline.get("created"))
+        baseline["rows"] = change_rows(doc)
     gates = [g for g in doc.get("gates") or [] if isinstance(g, dict)]
     return {
         "title": "tflbench report: " + ", ".join(str(m["name"]) for m in doc.get("models", [])),

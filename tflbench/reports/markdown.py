@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tflbench.reports.baseline import accuracy_change, latency_change, size_change
+from tflbench.reports.baseline import baseline_info, change_rows
 from tflbench.reports.table import (
     DASH,
     build_rows,
@@ -139,33 +139,38 @@ def render(doc: dict[str, Any]) -> str:
                         body, ["l", "l", "l", "r", "r", "r", "l"])
         lines.append("")
 
-    base = doc.get("baseline")
-    if isinstance(base, dict) and isinstance(base.get("changes"), list):
-        src = base.get("source") or "baseline"
-        lines += [f"### Changes against {md(src)}", "",
-                  f"Baseline: {md(base.get('device') or DASH)}, "
-                  f"{md(fmt_time(base.get('created')))}. ▲ higher, ▼ lower; latency differences "
-                  "are tested with Mann-Whitney U on the samples.", ""]
-        for w in base.get("warnings") or []:
+    info = baseline_info(doc)
+    if info is not None:
+        lines += [f"### Changes against {md(info['source'])}", ""]
+        if info.get("error"):
+            lines += [f"> ⚠️ baseline not compared: {md(info['error'])}", ""]
+        else:
+            verdict_word = "" if info.get("passed") is None else (
+                " All within the release policy." if info["passed"]
+                else " ❌ Some changes exceed the release policy.")
+            lines += [f"Baseline: {md(info.get('device') or DASH)}, "
+                      f"{md(fmt_time(info.get('created')))}. ▲ higher, ▼ lower; latency "
+                      "differences are tested with Mann-Whitney U on the samples."
+                      + verdict_word, ""]
+        for w in info.get("warnings") or []:
             lines += [f"> ⚠️ {md(w)}", ""]
+        changes = change_rows(doc)
         body = []
-        for ch in base["changes"]:
-            status = ch.get("status") or {}
-            mode = md(ch["mode"])
-            if status.get("before") != status.get("after"):
-                mode += f" ({md(status.get('before'))} → {md(status.get('after'))})"
-            elif status.get("after") == "failed":
-                mode += " (failed)"
+        for ch in changes:
+            mode = md(ch.mode)
+            if ch.status:
+                mode += f" ({md(ch.status)})"
             if len(devs) > 1:
-                mode += f" ({md(ch['device'])})"
-            body.append([md(ch["model"]), mode, accuracy_change(ch.get("accuracy") or {}),
-                         size_change(ch.get("size_bytes") or {}),
-                         latency_change(ch.get("p50_us") or {})])
+                mode += f" ({md(ch.device)})"
+            icon = "" if ch.passed else "❌ "
+            body.append([md(ch.model), icon + mode, md(ch.accuracy), md(ch.agreement),
+                         md(ch.size), md(ch.latency)])
         if body:
-            lines += _table(["model", "mode", "accuracy", "size", "p50 latency"], body)
+            lines += _table(["model", "mode", "accuracy", "top-1 agree", "size", "p50 latency"],
+                            body)
             lines.append("")
         for label, key in (("Only in the baseline", "missing"), ("New", "new")):
-            items = base.get(key) or []
+            items = info.get(key) or []
             if items:
                 lines += [f"{label}: " + ", ".join(md(i) for i in items), ""]
 

@@ -166,7 +166,7 @@ def class_names(model: dict[str, Any]) -> list[str]:
     return [str(i) for i in range(len(acc))] if isinstance(acc, list) else []
 
 
-def _mode_order(names: Iterable[str]) -> dict[str, int]:
+def mode_order(names: Iterable[str]) -> dict[str, int]:
     order = {name: i for i, name in enumerate(MODES)}
     for name in names:
         order.setdefault(name, len(order))
@@ -176,7 +176,7 @@ def _mode_order(names: Iterable[str]) -> dict[str, int]:
 def ordered_modes(doc: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any]]:
     """The model's mode records sorted by registry order, then device order."""
     recs = [r for r in model.get("modes", []) if isinstance(r, dict)]
-    order = _mode_order(r["mode"] for r in recs)
+    order = mode_order(r["mode"] for r in recs)
     dev_order = {d: i for i, d in enumerate(devices(doc))}
     return sorted(recs, key=lambda r: (order[r["mode"]],
                                        dev_order.get(record_device(doc, r), len(dev_order))))
