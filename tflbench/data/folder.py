@@ -235,9 +235,10 @@ class BatchDecoder:
     def __init__(self, spec: Mapping[str, Any], root: Path | None = None) -> None:
         self.spec = dict(spec)
         self.root = root
-        self.size: tuple[int, int] | None = (
+        self.resize: tuple[int, int] | None = (
             (int(spec["resize"][0]), int(spec["resize"][1])) if "resize" in spec else None
         )
+        self.size = self.resize
         self.first_file: Path | None = None
         self.skipped: list[Skipped] = []
 
@@ -248,15 +249,14 @@ class BatchDecoder:
         keep: list[int] = []
         for i, f in enumerate(files):
             try:
-                img = decode_image(f, self.size, self.spec.get("color", "rgb"),
+                img = decode_image(f, self.resize, self.spec.get("color", "rgb"),
                                    self.spec.get("interpolation", "bilinear"))
             except SkipImage as exc:
                 self.skipped.append(Skipped(Path(f), exc.reason, exc.detail))
                 continue
-            if self.size is None or self.first_file is None:
+            if self.first_file is None:
                 self.first_file = Path(f)
-                if self.size is None:
-                    self.size = (img.shape[0], img.shape[1])
+                self.size = self.size or (img.shape[0], img.shape[1])
             elif img.shape[:2] != self.size:
                 raise DataError(
                     f"Images in '{self.root or Path(f).parent}' differ in size: "
