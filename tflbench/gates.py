@@ -262,14 +262,14 @@ def _sqnr(r: dict[str, Any]) -> tuple[float | None, str]:
 
 def _accuracy_drop(r: dict[str, Any]) -> tuple[float | None, str]:
     d = r["accuracy"].get("accuracy_delta")
-    return (None if d is None else -float(d)), "accuracy drop"
+    return (None if d is None else 0.0 - float(d)), "accuracy drop"
 
 
 def _class_drop(r: dict[str, Any]) -> tuple[float | None, str]:
     worst = r["accuracy"].get("worst_class") or {}
     d = worst.get("delta")
     name = worst.get("name", worst.get("index", "?"))
-    return (None if d is None else -float(d)), f"worst class {name!r} accuracy drop"
+    return (None if d is None else 0.0 - float(d)), f"worst class {name!r} accuracy drop"
 
 
 def _size_bytes(r: dict[str, Any]) -> tuple[float | None, str]:

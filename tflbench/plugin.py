@@ -159,6 +159,7 @@ class _State:
         self.ran_pipeline = False
         self.baseline_error: str | None = None
         self.report_paths: dict[str, str] = {}
+        self.report_warnings: list[str] = []
         self.worker_reports: list[dict[str, Any]] = []
 
     # -- configuration -------------------------------------------------------------------
@@ -177,7 +178,7 @@ class _State:
             try:
                 self._project = self._load_project(cfg)
             except TflbenchError as exc:
-                raise pytest.UsageError(f"tflbench: {exc}") from None
+                pytest.fail(f"tflbench: {exc}", pytrace=False)
         return self._project
 
     def _load_project(self, cfg: Any) -> ProjectConfig:
@@ -283,27 +284,33 @@ class _State:
                                    "warnings": [], "changes": [], "passed": False}
 
     def write_reports(self) -> None:
-        """Write the results (and reports) into the report directory."""
+        """Write the results (and the reports) into the report directory.
+
+        A renderer failure must not lose the results: ``results.json`` is written first and a
+        report that cannot be rendered becomes a warning in the terminal summary.
+        """
         from tflbench import results
 
         assert self.doc is not None
-        report_dir = self.project().report_dir
+        report_dir = Path(self.project().report_dir)
+        self.report_paths = {"json": str(results.save(self.doc, report_dir / "results.json"))}
         try:
             from tflbench.reports import write_all
-        except ImportError:  # pragma: no cover - reports ship with tflbench
-            write_all = None
-        if write_all is not None:
+
             paths = write_all(self.doc, report_dir)
-            self.report_paths = {k: str(v) for k, v in paths.items()}
-        else:  # pragma: no cover
-            self.report_paths = {"json": str(results.save(self.doc, report_dir / "results.json"))}
+        except Exception as exc:  # noqa: BLE001 - reported, the results are already saved
+            self.report_warnings.append(f"reports not written ({type(exc).__name__}: {exc}); "
+                                        f"the results are in {self.report_paths['json']}")
+            return
+        self.report_paths = {k: str(v) for k, v in paths.items()}
 
     def summary(self) -> dict[str, Any]:
         from tflbench import gates
 
         assert self.doc is not None
         return {"paths": self.report_paths, "failures": gates.document_failures(self.doc),
-                "warnings": list((self.doc.get("baseline") or {}).get("warnings") or [])}
+                "warnings": list((self.doc.get("baseline") or {}).get("warnings") or [])
+                + self.report_warnings}
 
 
 STATE = pytest.StashKey[_State]()

@@ -16,7 +16,12 @@ import pytest
 from tflbench import gates
 from tflbench.plugin import Evaluation, TfliteModel, baseline_lines, sample_input
 
-pytestmark = pytest.mark.tflbench_slow
+pytestmark = [
+    pytest.mark.tflbench_slow,
+    # Keras and TensorFlow warn about their own internals while building references.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:keras.*"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:tensorflow.*"),
+]
 
 try:
     import pytest_benchmark  # noqa: F401
