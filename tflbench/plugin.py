@@ -175,10 +175,14 @@ class _State:
             from tflbench import config as cfg
             from tflbench.errors import TflbenchError
 
+            error = None
             try:
                 self._project = self._load_project(cfg)
             except TflbenchError as exc:
-                pytest.fail(f"tflbench: {exc}", pytrace=False)
+                error = f"tflbench: {exc}"
+            if error is not None:  # raised outside the except block: no chained traceback
+                pytest.fail(error, pytrace=False)
+            assert self._project is not None
         return self._project
 
     def _load_project(self, cfg: Any) -> ProjectConfig:
@@ -238,10 +242,14 @@ class _State:
         if self.doc is None:
             from tflbench.errors import TflbenchError
 
+            error = None
             try:
                 self.doc = self._run()
             except TflbenchError as exc:
-                pytest.fail(f"tflbench: {exc}", pytrace=False)
+                error = f"tflbench: {exc}"
+            if error is not None:
+                pytest.fail(error, pytrace=False)
+            assert self.doc is not None
         return self.doc
 
     def _run(self) -> dict[str, Any]:
