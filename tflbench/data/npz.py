@@ -231,8 +231,8 @@ def from_arrays(
         else:
             fr2 = (1.0 - VAL_FROM_TRAIN, VAL_FROM_TRAIN)
             tr, va = stratified_split(y_tr, fr2, seed)
-            check_splits_not_empty([len(tr), len(va), len(checked["test"][1])], what,
-                                   (*fr2, 1.0))
+            check_splits_not_empty([len(tr), len(va), len(checked["test"][1])],
+                                   f"{what} (validation = {VAL_FROM_TRAIN:.0%} of train)", fr2)
             raw = [(x_tr, y_tr, tr), (x_tr, y_tr, va), (*checked["test"], None)]
 
     splits = [_preprocess_split(x, y, idx, spec) for x, y, idx in raw]

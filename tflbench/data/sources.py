@@ -80,7 +80,7 @@ class DataSpec:
         opts = []
         for k, v in self.options.items():
             if isinstance(v, (list, tuple)):
-                v = ("," if k == "split" else "/").join(str(e) for e in v)
+                v = {"split": ",", "size": "x"}.get(k, "/").join(str(e) for e in v)
             elif isinstance(v, bool):
                 v = str(v).lower()
             opts.append(f"{k}={v}")
