@@ -254,7 +254,8 @@ def _environment(doc: dict[str, Any]) -> list[dict[str, Any]]:
             ("Keras", env.get("keras")),
             ("runtime", f"{rt.get('name', '?')} {rt.get('version') or ''}".strip()),
             ("threads", st.get("num_threads")),
-            ("XNNPACK", {True: "on", False: "off"}.get(st.get("xnnpack"), None)),
+            ("XNNPACK", {True: "on", False: "off"}.get(bool(st["xnnpack"]))
+             if isinstance(st.get("xnnpack"), bool) else None),
             ("latency settings", ", ".join(f"{k}={v}" for k, v in lat.items()) or None),
             ("representative samples", st.get("representative_samples")),
         ]
@@ -270,7 +271,8 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
     v = verdict(doc, rows)
     devs = devices(doc)
     cols = columns(rows)
-    rec = doc.get("recommendation") if isinstance(doc.get("recommendation"), dict) else {}
+    raw_rec = doc.get("recommendation")
+    rec: dict[str, Any] = raw_rec if isinstance(raw_rec, dict) else {}
     recommended = {(n, r.get("mode")) for n, r in rec.items() if isinstance(r, dict)}
     table = []
     for r in rows:

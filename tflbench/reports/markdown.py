@@ -113,10 +113,10 @@ def render(doc: dict[str, Any]) -> str:
         if failed:
             lines.append("")
 
-    failed = failed_groups(rows)
-    if failed:
+    failed_modes = failed_groups(rows)
+    if failed_modes:
         lines += ["### Failed modes", ""]
-        for r, on in failed:
+        for r, on in failed_modes:
             where = f" on {md(', '.join(on))}" if len(devs) > 1 else ""
             stage = f" ({md(r.stage)})" if r.stage else ""
             lines.append(f"- {md(r.model)} / {md(r.mode)}{where}{stage}: "

@@ -69,7 +69,7 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     start = math.floor(lo / step) * step
-    ticks = []
+    ticks: list[float] = []
     v = start
     while v <= hi + step * 0.5 and len(ticks) < 50:
         ticks.append(round(v, 12))
@@ -168,7 +168,7 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str,
 
     out = _open(width, height, title, "scatter")
     if len(groups) > 1:
-        lx = ml
+        lx: float = ml
         for gi, g in enumerate(groups):
             col = PALETTE[gi % len(PALETTE)]
             out.append(f'<circle cx="{_n(lx + 4)}" cy="33" r="4" fill="{col}"/>'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from rich import box
 from rich.console import Console
@@ -93,7 +93,8 @@ def summary_tables(doc: dict[str, Any], rows: list[Row] | None = None,
                       title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
                       padding=(0, 1), pad_edge=False)
         for key, header in cols:
-            justify = "left" if key in ("mode", "device", "status", "worst") else "right"
+            justify: Literal["left", "right"] = (
+                "left" if key in ("mode", "device", "status", "worst") else "right")
             table.add_column(SHORT_HEADERS.get(key, header), justify=justify, no_wrap=True)
         for r, c in zip(rows, cells, strict=True):
             if r.model == name:
@@ -127,12 +128,12 @@ def render(doc: dict[str, Any], console: Console | None = None) -> None:
         console.print(line)
     drops = class_drops(doc, limit=3)
     for c in drops:
-        t = Text("  flipped ", style="yellow")
-        t.append(f"{c.model} / {c.mode}: class {c.name} {fmt_pct(c.keras_accuracy)} → "
+        flipped = Text("  flipped ", style="yellow")
+        flipped.append(f"{c.model} / {c.mode}: class {c.name} {fmt_pct(c.keras_accuracy)} → "
                  f"{fmt_pct(c.accuracy)} ({fmt_pp(c.delta)})")
         if c.confused_with:
-            t.append(f", now read as {c.confused_with} (+{c.confused_extra})")
-        console.print(t)
+            flipped.append(f", now read as {c.confused_with} (+{c.confused_extra})")
+        console.print(flipped)
     gates = doc.get("gates")
     if isinstance(gates, list):
         for g in gates:
@@ -144,11 +145,12 @@ def render(doc: dict[str, Any], console: Console | None = None) -> None:
         for name, r in rec.items():
             if not isinstance(r, dict):
                 continue
-            t = Text("  recommend ", style="bold cyan")
-            t.append(f"{name}: ")
-            t.append(str(r.get("mode") or "none"), style="bold" if r.get("mode") else "bold red")
-            t.append(f" ({r.get('reason', '')})", style="dim")
-            console.print(t)
+            line = Text("  recommend ", style="bold cyan")
+            line.append(f"{name}: ")
+            line.append(str(r.get("mode") or "none"),
+                        style="bold" if r.get("mode") else "bold red")
+            line.append(f" ({r.get('reason', '')})", style="dim")
+            console.print(line)
     v = verdict(doc, rows)
     console.print(Text(("✔ " if v.passed else "✘ ") + v.line,
                        style="bold green" if v.passed else "bold red"))
