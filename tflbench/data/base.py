@@ -71,7 +71,7 @@ class Dataset:
             for arr in (split.x, split.y):
                 a = np.ascontiguousarray(arr)
                 h.update(str((a.dtype.str, a.shape)).encode())
-                h.update(a.reshape(-1).view(np.uint8))  # no copy; same bytes as tobytes()
+                h.update(a.reshape(-1).view(np.uint8).data)  # no copy; same bytes as tobytes()
         return h.hexdigest()
 
     def describe(self) -> dict[str, Any]:

@@ -257,7 +257,7 @@ class BatchDecoder:
             if self.first_file is None:
                 self.first_file = Path(f)
                 self.size = self.size or (img.shape[0], img.shape[1])
-            elif img.shape[:2] != self.size:
+            elif self.size is not None and img.shape[:2] != self.size:
                 raise DataError(
                     f"Images in '{self.root or Path(f).parent}' differ in size: "
                     f"'{self.first_file}' is {self.size[1]}x{self.size[0]}, '{f}' is "

@@ -218,6 +218,7 @@ def from_arrays(
     default = "unit" if dtypes == {np.dtype(np.uint8)} else "raw"
     spec = pp.with_defaults(preprocessing, input_size=input_size, default_named=default)
 
+    raw: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]
     if "all" in checked:
         x, y = checked["all"]
         fr = resolve_fractions(fractions)

@@ -193,8 +193,14 @@ def _fractions_value(value: Any) -> list[float]:
         parts = [p for p in value.replace(",", "/").split("/") if p.strip()]
     else:
         parts = list(value)
-    resolve_fractions(parts)  # validates
-    return [float(p) for p in parts]
+    try:
+        numbers = [float(p) for p in parts]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"Split fractions must be numbers such as 0.8/0.1/0.1. Received: {value!r}."
+        ) from None
+    resolve_fractions(numbers)  # validates
+    return numbers
 
 
 def _parse_dict(spec: Mapping[str, Any]) -> DataSpec:

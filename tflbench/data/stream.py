@@ -250,7 +250,8 @@ def _read_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.d
         elif version == (2, 0):
             shape, fortran, dtype = fmt.read_array_header_2_0(fh)
         else:
-            shape, fortran, dtype = fmt._read_array_header(fh, version)  # numpy>=1.26 for (3, 0)
+            # version 3.0 (utf-8 field names) has no public reader
+            shape, fortran, dtype = fmt._read_array_header(fh, version)  # type: ignore[attr-defined]
     except ValueError as exc:
         raise DataError(f"{where} is not a valid .npy array ({exc}). Write it again.") from None
     if dtype.hasobject:
