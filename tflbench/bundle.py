@@ -551,7 +551,7 @@ def _safe_extract(
             target.parent.mkdir(parents=True, exist_ok=True)
             written = 0
             with zf.open(info) as src, open(target, "xb") as dst:
-                for chunk in iter(lambda s=src: s.read(_CHUNK), b""):
+                while chunk := src.read(_CHUNK):
                     written += len(chunk)
                     total += len(chunk)
                     if written > max_entry_bytes or total > max_total_bytes:

@@ -166,7 +166,7 @@ def _measure_mode(
     num_threads: int | None, xnnpack: bool, backend: str | None,
     settings: timing.LatencySettings, sweep: Sequence[tuple[int, bool]], e2e: bool,
 ) -> dict[str, Any]:
-    entry = next((m for m in bm.entry["modes"] if m["mode"] == md.mode), {})
+    entry: dict[str, Any] = next((m for m in bm.entry["modes"] if m["mode"] == md.mode), {})
     rec: dict[str, Any] = {
         "mode": md.mode, "status": "ok", "error": None, "stage": None, "conversion": None,
         "file": None, "io": None, "agreement": None, "accuracy": None, "latency": None,
