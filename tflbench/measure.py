@@ -282,6 +282,10 @@ def measure_bundle(
         xnn_list = [True, False] if xnnpack_sweep else [xnnpack]
         combos = [(t, x) for x in xnn_list for t in thread_list]
         wanted = None if modes is None else {str(m) for m in modes}
+        bundled = sorted({md.mode for m in bundle.models for md in m.modes})
+        if wanted is not None and not wanted & set(bundled):
+            raise ConfigError(f"None of the requested modes is in the bundle. Received: "
+                              f"{', '.join(sorted(wanted))}; bundled: {', '.join(bundled)}.")
 
         runtime = backend_info(backend)
         env = environment.fingerprint(runtime=runtime, num_threads=num_threads, xnnpack=xnnpack)

@@ -122,6 +122,8 @@ def test_modes_filter_and_no_sweep() -> None:
     (rec,) = doc["models"][0]["modes"]
     assert rec["mode"] == "int8" and rec["latency"]["threads"] == 2
     assert "latency_sweep" not in rec and "latency_e2e" not in rec
+    with pytest.raises(ConfigError, match="bundled: dynamic, fp32, int8"):
+        measure_bundle(FIXTURE, latency=FAST, modes=["int16x8"])
 
 
 def test_cli_writes_results_and_prints_tables(tmp_path: Path,
