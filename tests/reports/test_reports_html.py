@@ -124,3 +124,19 @@ def test_many_classes_are_capped() -> None:
     out = html.render(doc)
     assert "Showing the 40 of 60 classes" in out
     assert "Showing the 20 of 60 classes" in out
+
+
+def test_gates_section_lists_failures_first() -> None:
+    doc = make_document()
+    doc["gates"] = [
+        {"name": "min_top1_agreement", "model": "digits-cnn", "mode": "int8", "passed": True,
+         "measured": 0.99, "limit": 0.95, "line": "agreement 98.9% >= 95%"},
+        {"name": "max_size_bytes", "model": "digits-cnn", "mode": "fp32", "passed": False,
+         "measured": 97412, "limit": 50000, "line": "size 97,412 B > 50,000 B <limit>"},
+    ]
+    out = html.render(doc)
+    page = parse(out)
+    text = "".join(page.text)
+    assert "Gates (1 of 2 passed)" in text and "FAIL: 1 of 2 gates failed" in text
+    assert "size 97,412 B > 50,000 B <limit>" in text
+    assert "&lt;limit&gt;" in out

@@ -100,7 +100,7 @@ def _scatters(doc: dict[str, Any], rows: list[Row], name: str) -> list[Markup]:
                            x_fmt=lambda v: f"{v:g}", y_fmt=pct)),
         Markup(svg.scatter(lat_pts, title=f"{name}: latency vs accuracy",
                            x_label="p50 latency (µs)", y_label="test accuracy",
-                           x_fmt=lambda v: f"{v:g}", y_fmt=pct)),
+                           x_fmt=svg.fmt_compact, y_fmt=pct)),
     ]
 
 
@@ -166,13 +166,23 @@ def _confusions(doc: dict[str, Any], model: dict[str, Any]) -> tuple[list[Markup
             and (r.get("accuracy") or {}).get("accuracy") is not None]
     if not isinstance(keras_conf, list) or not recs:
         return [], ""
-    worst = min(recs, key=lambda r: float(r["accuracy"]["accuracy"]))
-    cand = worst["accuracy"]["confusion"]
-    try:
-        diff = [[float(cand[i][j]) - float(keras_conf[i][j]) for j in range(len(keras_conf))]
-                for i in range(len(keras_conf))]
-    except (IndexError, TypeError, ValueError):
+    diffs: dict[str, list[list[float]]] = {}
+    for r in recs:
+        cand = r["accuracy"]["confusion"]
+        try:
+            diffs[r["mode"]] = [[float(cand[i][j]) - float(keras_conf[i][j])
+                                 for j in range(len(keras_conf))] for i in range(len(keras_conf))]
+        except (IndexError, TypeError, ValueError):
+            continue
+    recs = [r for r in recs if r["mode"] in diffs]
+    if not recs:
         return [], ""
+    # lowest accuracy; among equals the one whose predictions moved most
+    worst = min(recs, key=lambda r: (float(r["accuracy"]["accuracy"]),
+                                     -sum(abs(v) for row in diffs[r["mode"]] for v in row)))
+    cand = worst["accuracy"]["confusion"]
+    diff = diffs[worst["mode"]]
+    tie = len({float(r["accuracy"]["accuracy"]) for r in recs}) == 1
     n = len(diff)
     classes = None
     note = ""
@@ -182,10 +192,11 @@ def _confusions(doc: dict[str, Any], model: dict[str, Any]) -> tuple[list[Markup
         note = (f"Showing the {MAX_CONFUSION_CLASSES} of {n} classes whose predictions changed "
                 "most.")
     mode = str(worst["mode"])
+    why = "all modes equally accurate" if tie else "lowest accuracy"
     return [
         Markup(svg.confusion_matrix(keras_conf, names, title=f"Keras ({model['name']})",
                                     classes=classes)),
-        Markup(svg.confusion_matrix(cand, names, title=f"{mode} (lowest accuracy)",
+        Markup(svg.confusion_matrix(cand, names, title=f"{mode} ({why})",
                                     classes=classes)),
         Markup(svg.confusion_matrix(diff, names, title=f"{mode} − Keras", diff=True,
                                     classes=classes)),
@@ -297,7 +308,7 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
             "dataset": ds.get("name"),
             "classes": len(class_names(m)),
             "n_test": ds.get("n_test"),
-            "fingerprint": ds.get("fingerprint"),
+            "fingerprint": str(ds.get("fingerprint") or "")[:16] or None,
             "keras_accuracy": fmt_pct((m.get("keras") or {}).get("accuracy")),
             "scatters": _scatters(doc, rows, name),
             "heatmap": heat, "heatmap_note": heat_note,

@@ -77,18 +77,29 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return ticks
 
 
-def log_ticks(lo: float, hi: float) -> list[float]:
-    """1-2-5 ticks covering [lo, hi] (both > 0) for a logarithmic axis."""
+def log_ticks(lo: float, hi: float, max_ticks: int = 9) -> list[float]:
+    """1-2-5 ticks (or powers of ten when too many) covering [lo, hi] (both > 0), log axis."""
     start = math.floor(math.log10(lo))
-    ticks: list[float] = []
-    for e in range(start, math.ceil(math.log10(hi)) + 1):
-        for m in (1, 2, 5):
-            ticks.append(m * 10.0**e)
-    below = [t for t in ticks if t <= lo]
-    above = [t for t in ticks if t >= hi]
-    first = below[-1] if below else ticks[0]
-    last = above[0] if above else ticks[-1]
-    return [t for t in ticks if first <= t <= last]
+    stop = math.ceil(math.log10(hi))
+    for mults in ((1, 2, 5), (1,)):
+        ticks = [m * 10.0**e for e in range(start, stop + 1) for m in mults]
+        below = [t for t in ticks if t <= lo]
+        above = [t for t in ticks if t >= hi]
+        first = below[-1] if below else ticks[0]
+        last = above[0] if above else ticks[-1]
+        ticks = [t for t in ticks if first <= t <= last]
+        if len(ticks) <= max_ticks:
+            break
+    return ticks
+
+
+def fmt_compact(v: float) -> str:
+    """Axis numbers: 20, 2.5, 10k, 1.5M."""
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:g}M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:g}k"
+    return f"{v:g}"
 
 
 def _fmt_default(v: float) -> str:
@@ -203,7 +214,9 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str,
             out.append(f'<path class="frontier-line" d="{"".join(d)}" fill="none" '
                        f'stroke="{col}" stroke-width="1.5" stroke-dasharray="5 3" '
                        f'opacity="0.8"/>')
-    placed: list[tuple[float, float, float, float]] = []
+    # labels avoid every marker and each other
+    placed: list[tuple[float, float, float, float]] = [
+        (sx(p.x) - 5, sy(p.y) - 5, sx(p.x) + 5, sy(p.y) + 5) for p in pts]
     order = sorted(pts, key=lambda p: (id(p) not in frontier_ids, p.x))
     labels = []
     for p in order:
@@ -221,7 +234,6 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str,
                    f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="4.5" fill="{col}"/></g>')
         text = _clip(p.label, 18)
         w, h = CHAR_W * len(text), 12
-        placed.append((cx - 6, cy - 6, cx + 6, cy + 6))
         box, anchor, tx, ty = None, "start", cx, cy
         for dx, dy, anc in ((10, 4, "start"), (-10, 4, "end"), (0, -11, "middle"),
                             (0, 18, "middle"), (10, -9, "start"), (10, 15, "start"),
@@ -395,10 +407,11 @@ def _box_stats(samples: Sequence[float]) -> dict[str, float | list[float]]:
 
 def box_plot(series: Sequence[tuple[str, Sequence[float]]], *, title: str, unit: str = "µs",
              width: int = 560, max_outliers: int = 40,
-             colors: Sequence[int] | None = None) -> str:
+             colors: Sequence[int] | None = None, log_x: bool | None = None) -> str:
     """Horizontal box plots (Tukey whiskers, outliers as dots, p90 tick), one row per series.
 
-    ``colors`` gives a palette index per series (default: one colour each).
+    ``colors`` gives a palette index per series (default: one colour each). The axis is
+    logarithmic when ``log_x`` is true or, by default, when the data span more than 20x.
     """
     data = [(lab, s) for lab, s in series if len(s) > 0]
     if not data:
@@ -406,24 +419,35 @@ def box_plot(series: Sequence[tuple[str, Sequence[float]]], *, title: str, unit:
     stats = [(lab, _box_stats(s), len(s)) for lab, s in data]
     lo = min(float(st["min"]) for _, st, _ in stats)  # type: ignore[arg-type]
     hi = max(float(st["max"]) for _, st, _ in stats)  # type: ignore[arg-type]
-    ticks = nice_ticks(max(0.0, lo - (hi - lo) * 0.05), hi + (hi - lo) * 0.05)
+    log = log_x if log_x is not None else (lo > 0 and hi / lo > 20)
+    if log and lo > 0:
+        ticks = log_ticks(lo, hi)
+        fx: Callable[[float], float] = math.log10
+    else:
+        log = False
+        ticks = nice_ticks(max(0.0, lo - (hi - lo) * 0.05), hi + (hi - lo) * 0.05)
+
+        def fx(v: float) -> float:
+            return v
+
     label_w = min(40, max(len(lab) for lab, _ in data)) * CHAR_W + 14
     ml, mr, mt, rh = label_w, 20, 30, 26
     pw = width - ml - mr
     height = mt + rh * len(data) + 36
-    x0, x1 = ticks[0], ticks[-1]
+    x0, x1 = fx(ticks[0]), fx(ticks[-1])
 
     def sx(v: float) -> float:
-        return ml + (v - x0) / ((x1 - x0) or 1) * pw
+        return ml + (fx(v) - x0) / ((x1 - x0) or 1) * pw
 
     out = _open(width, height, title, "boxplot")
     for t in ticks:
         x = sx(t)
         out.append(f'<line x1="{_n(x)}" y1="{mt}" x2="{_n(x)}" y2="{_n(mt + rh * len(data))}" '
                    f'stroke="#eee"/><text x="{_n(x)}" y="{_n(mt + rh * len(data) + 14)}" '
-                   f'text-anchor="middle" fill="#555">{esc(f"{t:g}")}</text>')
+                   f'text-anchor="middle" fill="#555">{esc(fmt_compact(t))}</text>')
     out.append(f'<text x="{_n(ml + pw / 2)}" y="{height - 4}" text-anchor="middle" '
-               f'class="axis-label">{esc(f"latency per invoke ({unit})")}</text>')
+               f'class="axis-label">'
+               f'{esc(f"latency per invoke ({unit})" + (" (log scale)" if log else ""))}</text>')
     for i, (lab, st, n) in enumerate(stats):
         yc = mt + rh * i + rh / 2
         q1, med, q3 = float(st["q1"]), float(st["median"]), float(st["q3"])  # type: ignore

@@ -347,8 +347,8 @@ def verdict(doc: dict[str, Any], rows: Sequence[Row] | None = None) -> Verdict:
                 else f"all {len(gates)} gates passed")
     else:
         failed_rows = [r for r in rows if not r.ok]
-        failures += [f"{r.model} / {r.mode}" + (f" on {r.device}" if _multi(rows) else "")
-                     + f": {r.error or 'failed'}" for r in failed_rows]
+        failures += [f"{r.model} / {r.mode}" + (f" on {', '.join(on)}" if _multi(rows) else "")
+                     + f": {r.error or 'failed'}" for r, on in failed_groups(rows)]
         head = (f"{len(failed_rows)} of {len(rows)} modes failed" if failed_rows
                 else f"all {len(rows)} modes ran")
     rec = doc.get("recommendation")
