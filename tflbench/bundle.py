@@ -290,7 +290,11 @@ def write_bundle(
         return zip_path
 
     _prepare_out_dir(out, overwrite)
-    _write_dir(results_doc, arrays, out, max_samples, wanted, thresholds, base)
+    try:
+        _write_dir(results_doc, arrays, out, max_samples, wanted, thresholds, base)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # it was new or emptied above: no partial bundle
+        raise
     return out
 
 

@@ -94,6 +94,7 @@ def test_changed_tflite_is_refused(host: tuple[dict, dict], tmp_path: Path) -> N
     path.write_bytes(path.read_bytes() + b"\0")
     with pytest.raises(BundleError, match="changed since the results were written"):
         write_bundle(doc, arrays, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # no partial bundle left behind
 
 
 def test_missing_arrays_and_failed_modes(host: tuple[dict, dict], tmp_path: Path) -> None:
