@@ -279,7 +279,7 @@ def write_bundle(
         if zip_path.exists() and not overwrite:
             raise BundleError(f"{zip_path} already exists. Choose another --out or remove it.")
         with tempfile.TemporaryDirectory(prefix="tflbench-bundle-") as tmp:
-            stage = Path(tmp) / (zip_path.stem or "bundle")
+            stage = Path(tmp) / _slug(zip_path.stem)
             _write_dir(results_doc, arrays, stage, max_samples, wanted, thresholds, base)
             zip_path.parent.mkdir(parents=True, exist_ok=True)
             part = zip_path.with_name(zip_path.name + ".part")
