@@ -87,7 +87,7 @@ class DataSpec:
         return f"{head}?{'&'.join(opts)}"
 
 
-def parse_spec(spec: str | Mapping[str, Any] | DataSpec) -> DataSpec:
+def parse_spec(spec: str | os.PathLike[str] | Mapping[str, Any] | DataSpec) -> DataSpec:
     """Parse a string or dict spec (see the module docstring) without loading anything."""
     if isinstance(spec, DataSpec):
         return spec
@@ -269,7 +269,7 @@ class Request:
 
 
 def resolve_request(
-    spec: str | Mapping[str, Any] | DataSpec,
+    spec: str | os.PathLike[str] | Mapping[str, Any] | DataSpec,
     *,
     seed: int | None = None,
     fractions: Sequence[float] | str | None = None,
@@ -299,7 +299,7 @@ def resolve_request(
 
 
 def load_dataset(
-    spec: str | Mapping[str, Any] | DataSpec = "digits",
+    spec: str | os.PathLike[str] | Mapping[str, Any] | DataSpec = "digits",
     *,
     seed: int | None = None,
     fractions: Sequence[float] | str | None = None,
