@@ -485,7 +485,8 @@ def parse(raw: Mapping[str, Any], file: Path | None = None, prefix: str = "") ->
         if not isinstance(models, list) or not models:
             raise r.error(top, "models", "expected a non-empty array of tables "
                           f"([[{r.table('models')[1:-1]}]]). Received: {_show(models)}")
-        entries, seen = [], set()
+        entries: list[ModelEntry] = []
+        seen: set[str] = set()
         for i, m in enumerate(models):
             entry, thr = _model_entry(r, m, i, seen)
             if thr:

@@ -105,10 +105,10 @@ class KerasReference:
     def load_model(self) -> Any:
         """The Keras model (imports TensorFlow; trains a recipe only if it is not cached)."""
         from tflbench.cache import Cache
-        from tflbench.pipeline import _no_progress
 
         settings = self._state.settings()
-        return self.subject.build_model(self.dataset(), Cache(settings.cache_dir), _no_progress)
+        return self.subject.build_model(self.dataset(), Cache(settings.cache_dir),
+                                        lambda model, mode, message: None)
 
 
 @dataclass(frozen=True)
@@ -381,6 +381,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = _state(metafunc.config)
     project = state.project()
     models = project.model_names()
+    cases: list[tuple[str, str | None]]
     if names & _MODE_FIXTURES:
         cases = [(m, mode) for m in models for mode in project.mode_names()]
         ids = [f"{m}-{mode}" for m, mode in cases]
