@@ -21,6 +21,10 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+# Inner sessions inherit an outer xdist run's environment, and pytest-benchmark then says it is
+# disabled; these tests do not time anything.
+pytestmark = pytest.mark.filterwarnings("ignore:Benchmarks are automatically disabled")
+
 # pytester's in-process runs drop the modules they import when they end; importing everything
 # the inner sessions use here keeps one copy of each module (and of each exception class).
 for _name in ("tflbench.config", "tflbench.gates", "tflbench.baseline", "tflbench.pipeline",
