@@ -232,7 +232,7 @@ def test_baseline_change_within_noise_passes(project: pytest.Pytester) -> None:
     fake_values(project, {"*": {"median": 58.0, "spread": 10.0, "n": 10},
                           "hostname": "laptop"})
     result = project.runpytest("-k", "baseline", "--tflbench-models", "digits-cnn",
-                               "--tflbench-baseline", str(base), "-W", "default")
+                               "--tflbench-baseline", str(base))
     result.assert_outcomes(passed=2)
     doc = json.loads((project.path / "tflbench-report" / "results.json").read_text())
     lat = [c for c in doc["baseline"]["changes"] if c["metric"] == "latency_p50_us"]
