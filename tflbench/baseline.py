@@ -241,8 +241,9 @@ def failure_lines(baseline: dict[str, Any] | None,
     if not baseline:
         return []
     keep = set(only) if only is not None else None
-    return [c["line"] for c in baseline.get("changes", [])
-            if not c.get("passed") and (keep is None or (c["model"], c["mode"]) in keep)]
+    return [str(c.get("line")) for c in baseline.get("changes") or []
+            if isinstance(c, dict) and c.get("passed", True) is False
+            and (keep is None or (c.get("model"), c.get("mode")) in keep)]
 
 
 def enforce(baseline: dict[str, Any] | None) -> None:

@@ -375,9 +375,11 @@ def failure_lines(results: Iterable[CheckResult | dict[str, Any]]) -> list[str]:
     """The lines of the failed checks (results or their dict form), in order."""
     lines = []
     for r in results:
-        passed = r["passed"] if isinstance(r, dict) else r.passed
-        if not passed:
-            lines.append(r["line"] if isinstance(r, dict) else r.line)
+        if isinstance(r, dict):
+            if r.get("passed", True) is False:  # entries without a verdict never fail
+                lines.append(str(r.get("line") or r))
+        elif not r.passed:
+            lines.append(r.line)
     return lines
 
 
