@@ -198,3 +198,21 @@ def test_evaluate_does_not_modify_the_document() -> None:
     before = copy.deepcopy(doc)
     gates.evaluate(doc)
     assert doc == before
+
+
+def test_gates_baseline_and_config_never_import_tensorflow() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tflbench import baseline, config, gates\n"
+        "doc = {'models': [{'name': 'm', 'modes': [{'mode': 'int8', 'status': 'ok',"
+        " 'agreement': {'top1': 0.9}}]}]}\n"
+        "gates.evaluate(doc, config.default_config().thresholds)\n"
+        "baseline.compare(doc, doc)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
