@@ -24,7 +24,7 @@ def test_no_file_gives_the_embedded_default(tmp_path: Path) -> None:
     cfg = config.load_project(start=tmp_path)
     assert cfg.source is None and cfg.models == ()
     assert cfg.model_names() == ["digits-cnn", "digits-mobilenet"]
-    assert cfg.report_dir == tmp_path.resolve() / "tflbench-report"
+    assert cfg.report_dir == tmp_path.resolve() / "reports"
     assert [s.name for s in cfg.to_subjects()] == ["digits-cnn", "digits-mobilenet"]
 
 

@@ -146,11 +146,11 @@ def test_passing_run_writes_results_and_reports(project: pytest.Pytester) -> Non
     # 2 models x 2 modes x 7 tests; skipped: 4 baseline (none given), 2 size (fp32, no limit)
     result.assert_outcomes(passed=22, skipped=6)
     result.stdout.fnmatch_lines(["*tflbench*", "all gates passed", "json: *results.json"])
-    doc = json.loads((project.path / "tflbench-report" / "results.json").read_text())
+    doc = json.loads((project.path / "reports" / "results.json").read_text())
     assert {(g["model"], g["mode"]) for g in doc["gates"]} == {
         (m, mode) for m in ("digits-cnn", "digits-mobilenet") for mode in ("fp32", "int8")}
     assert all(g["passed"] for g in doc["gates"])
-    assert (project.path / "tflbench-report" / "report.html").exists()
+    assert (project.path / "reports" / "report.html").exists()
     assert runs(project) == 1
 
 
@@ -234,7 +234,7 @@ def test_baseline_change_within_noise_passes(project: pytest.Pytester) -> None:
     result = project.runpytest("-k", "baseline", "--tflbench-models", "digits-cnn",
                                "--tflbench-baseline", str(base))
     result.assert_outcomes(passed=2)
-    doc = json.loads((project.path / "tflbench-report" / "results.json").read_text())
+    doc = json.loads((project.path / "reports" / "results.json").read_text())
     lat = [c for c in doc["baseline"]["changes"] if c["metric"] == "latency_p50_us"]
     assert lat and all(c["after"] > c["before"] * 1.1 and not c["significant"] for c in lat)
     result.stdout.fnmatch_lines(["*TflbenchWarning: baseline ran on a different machine*"])

@@ -136,7 +136,7 @@ def test_suites_on_the_embedded_default(tmp_path: Path,
     assert "all gates passed" in proc.stdout
     names = {c.get("name") for c in ET.parse(tmp_path / "gates.xml").iter("testcase")}
     assert {"test_agreement[digits-cnn-int8]", "test_latency[digits-mobilenet-fp32]"} <= names
-    assert (tmp_path / "tflbench-report" / "results.json").exists()
+    assert (tmp_path / "reports" / "results.json").exists()
 
 
 # ------------------------------------------------------------------------------- the command

@@ -46,7 +46,7 @@ CONFIG_FILE = "tflbench.toml"
 PYPROJECT = "pyproject.toml"
 
 #: Defaults of the top-level scalar keys.
-DEFAULT_REPORT_DIR = "tflbench-report"
+DEFAULT_REPORT_DIR = "reports"
 DEFAULT_CACHE_DIR = ".tflbench-cache"
 
 _TOP_KEYS = ("models", "modes", "thresholds", "runtime", "latency", "report_dir", "cache_dir",

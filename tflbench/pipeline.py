@@ -95,8 +95,8 @@ class Subject:
 
 
 def subject_from_recipe(
-    name: str, dataset: Dataset | str | dict[str, Any] | None = None, *, subject_name: str | None = None,
-    **params: Any,
+    name: str, dataset: Dataset | str | dict[str, Any] | None = None, *,
+    subject_name: str | None = None, **params: Any,
 ) -> Subject:
     """A subject trained by a built-in recipe (see ``tflbench recipes``)."""
     from tflbench.models.recipes import get_recipe

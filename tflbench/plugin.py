@@ -358,7 +358,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tflbench-baseline", metavar="PATH", default=None,
                     help="results JSON of the previous release to compare against")
     group.addoption("--tflbench-report-dir", metavar="DIR", default=None,
-                    help="where results.json and the reports go (default: tflbench-report)")
+                    help="where results.json and the reports go (default: reports)")
     group.addoption("--tflbench-threads", metavar="N", type=int, default=None,
                     help="interpreter threads (default: the config's, else 1)")
     group.addoption("--tflbench-no-xnnpack", action="store_true", default=False,

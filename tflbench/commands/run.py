@@ -47,8 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--report-dir", type=Path, default=None,
                    help="where results.json, report.md and report.html go (default reports/)")
     o.add_argument("--quiet", action="store_true", help="no progress display")
+    o.add_argument("--baseline", type=Path, default=None, metavar="RESULTS.json",
+                   help="compare against a previous results file (e.g. the last release)")
     o.add_argument("--strict", action="store_true",
-                   help="exit 1 when any mode failed to convert or run")
+                   help="exit 1 when a gate fails (a mode failed, a threshold or the baseline)")
 
 
 def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
@@ -56,20 +58,12 @@ def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     from tflbench import pipeline
     from tflbench.modes import resolve_modes
 
-    settings = pipeline.RunSettings()
-    subjects: list[Any] = []
-    config_path = getattr(args, "config", None)
-    if config_path is None and not (args.model or args.recipe):
-        for candidate in (Path("tflbench.toml"),):
-            if candidate.exists():
-                config_path = candidate
-    if config_path is not None:
-        from tflbench import config as cfg
+    from tflbench.config import load_project
 
-        project = cfg.load_config(config_path)
-        settings = project.to_run_settings()
-        if not (args.model or args.recipe):
-            subjects = project.to_subjects()
+    project = load_project(getattr(args, "config", None))
+    settings = project.to_run_settings()
+    subjects: list[Any] = [] if (args.model or args.recipe) else project.to_subjects()
+    args._project = project
     changes: dict[str, Any] = {}
     if args.modes:
         changes["modes"] = tuple(resolve_modes(args.modes))
@@ -135,6 +129,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     doc = run_with_progress(settings, subjects, quiet=args.quiet)
     doc["settings"]["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    gate_lines = apply_gates(doc, args._project, getattr(args, "baseline", None))
     report_dir = Path(settings.report_dir)
     written = _write_reports(doc, report_dir)
     if "json" not in written:
@@ -142,9 +137,27 @@ def main(args: argparse.Namespace) -> int:
     _print_summary(doc)
     for fmt, path in written.items():
         print(f"{fmt}: {path}")
-    failed = [(m["name"], r["mode"]) for m in doc["models"] for r in m["modes"]
-              if r["status"] == "failed"]
-    return 1 if (args.strict and failed) else 0
+    if gate_lines and args.strict:
+        from tflbench.errors import GateError
+
+        raise GateError(gate_lines)
+    return 0
+
+
+def apply_gates(doc: dict[str, Any], project: Any, baseline_path: Path | None) -> list[str]:
+    """Evaluate the project's thresholds (and baseline, if any) into the document; returns the
+    failure lines. ``run`` shows them; ``--strict`` and ``tflbench test`` enforce them."""
+    from tflbench import baseline, gates
+    from tflbench.errors import TflbenchError
+
+    gates.apply(doc, project.thresholds)
+    path = baseline_path or project.baseline.path
+    if path is not None:
+        try:
+            baseline.apply(doc, path, baseline.Policy.from_config(project.baseline))
+        except TflbenchError as exc:
+            doc["baseline"] = {"path": str(path), "error": str(exc)}
+    return gates.document_failures(doc)
 
 
 def _write_reports(doc: dict[str, Any], report_dir: Path) -> dict[str, Path]:
