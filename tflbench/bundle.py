@@ -158,11 +158,8 @@ def arrays_for_subject(subject: Any, settings: Any) -> ModelArrays:
     pipeline's content cache, so nothing is trained or predicted again."""
     from tflbench import pipeline
 
-    run = pipeline._SubjectRun(subject, settings,  # noqa: SLF001 - same package
-                               pipeline.Cache(settings.cache_dir, enabled=settings.use_cache),
-                               pipeline._no_progress)  # noqa: SLF001
-    run.prepare()
-    return ModelArrays(x=run.eval.x, y=run.eval.y, reference=run.reference)
+    split, reference = pipeline.evaluation_arrays(subject, settings)
+    return ModelArrays(x=split.x, y=split.y, reference=reference)
 
 
 def thresholds_table(doc: Mapping[str, Any], thresholds: Any = None) -> dict[str, Any]:

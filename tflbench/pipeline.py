@@ -364,6 +364,16 @@ def run_subject(subject: Subject, settings: RunSettings, cache: Cache | None = N
     return record
 
 
+def evaluation_arrays(subject: Subject, settings: RunSettings, cache: Cache | None = None
+                      ) -> tuple[Split, np.ndarray]:
+    """The evaluation split and the Keras reference outputs of ``subject`` under ``settings``
+    (from the content cache after a run: nothing is trained or predicted again)."""
+    cache = cache or Cache(settings.cache_dir, enabled=settings.use_cache)
+    sr = _SubjectRun(subject, settings, cache, _no_progress)
+    sr.prepare()
+    return sr.eval, sr.reference
+
+
 def _fill_size_ratios(record: dict[str, Any]) -> None:
     ref = next((r["file"]["size_bytes"] for r in record["modes"]
                 if r["mode"] == "fp32" and r.get("file")), None)

@@ -62,3 +62,20 @@ def test_single_document_is_returned_as_a_copy() -> None:
 def test_nothing_to_merge() -> None:
     with pytest.raises(ResultsError):
         merge([])
+
+
+def test_different_evaluation_counts_warn():
+    import copy
+
+    from tflbench.reports.merge import merge
+    from tflbench.results import new_document
+
+    a = new_document({"hostname": "host"}, {})
+    a["models"].append({"name": "m", "dataset": {"fingerprint": "f", "n_eval": 270},
+                        "modes": [{"mode": "fp32", "status": "ok"}]})
+    b = copy.deepcopy(a)
+    b["device"] = "pi"
+    b["models"][0]["dataset"]["n_eval"] = 100
+    merged = merge([a, b])
+    assert any("evaluated on 270 samples" in w and "100" in w
+               for w in merged["merged"]["warnings"])

@@ -101,6 +101,12 @@ def merge(docs: Sequence[dict[str, Any]],
                     warnings.append(
                         f"{name}: dataset fingerprints differ between {first_src} ({fp_a}) and "
                         f"{src} ({fp_b}); accuracy columns are not comparable")
+                n_a = (first_model.get("dataset") or {}).get("n_eval")
+                n_b = (model.get("dataset") or {}).get("n_eval")
+                if n_a and n_b and n_a != n_b:
+                    warnings.append(
+                        f"{name}: evaluated on {n_a} samples in {first_src} but {n_b} in {src} "
+                        "(a bundle capped by --max-samples?); accuracy is not comparable")
                 sha_a, sha_b = first_model.get("model_sha256"), model.get("model_sha256")
                 if sha_a and sha_b and sha_a != sha_b:
                     warnings.append(
