@@ -21,7 +21,7 @@ import numpy as np
 from tflbench import __version__
 from tflbench import metrics as M
 from tflbench.cache import DEFAULT_DIR, Cache, array_digest, content_key, file_digest, tf_versions
-from tflbench.data.base import Dataset, Split
+from tflbench.data.base import Dataset, LazyArray, Split
 from tflbench.errors import ModelLoadError, TflbenchError
 from tflbench.modes import MODES, Mode
 from tflbench.results import new_document
@@ -105,8 +105,9 @@ def subject_from_recipe(
     full = recipe.params(**params)
 
     def load_dataset() -> Dataset:
+        # Training needs the inputs in memory: a lazily loaded dataset is read whole here.
         if isinstance(dataset, Dataset):
-            ds = dataset
+            ds = dataset.in_memory()
         else:
             ds = load_data_spec(dataset or recipe.dataset)
         mod = recipe.load_module()
@@ -144,7 +145,13 @@ def subject_from_model_file(
     path: str | os.PathLike[str], dataset: Dataset | str | dict[str, Any] | None = None, *,
     name: str | None = None, safe_mode: bool = True,
 ) -> Subject:
-    """A user's ``.keras`` / ``.h5`` / SavedModel with its data (default: the embedded digits)."""
+    """A user's ``.keras`` / ``.h5`` / SavedModel with its data (default: the embedded digits).
+
+    A data spec is loaded with ``lazy="auto"``: an ``npz:`` or ``folder:`` source whose float32
+    inputs would exceed 64 MiB is read batch by batch during the run, never whole (see
+    docs/data-sources.md, "Streaming evaluation"). Pass a :class:`Dataset` loaded with
+    ``load_dataset(spec, lazy=True)`` (or ``False``) to choose.
+    """
     from tflbench.models.loader import model_kind
 
     p = Path(path)
@@ -155,7 +162,7 @@ def subject_from_model_file(
     def load_dataset() -> Dataset:
         if isinstance(dataset, Dataset):
             return dataset
-        return load_data_spec(dataset or "digits")
+        return load_data_spec(dataset or "digits", lazy="auto")
 
     def key(ds: Dataset) -> str:
         return content_key("file", file_digest(p), safe_mode, tf_versions())
@@ -175,27 +182,43 @@ def default_subjects() -> list[Subject]:
     return [subject_from_recipe("digits-cnn"), subject_from_recipe("digits-mobilenet")]
 
 
-def load_data_spec(spec: str | dict[str, Any]) -> Dataset:
+def load_data_spec(spec: str | dict[str, Any], lazy: bool | str = False) -> Dataset:
     """Resolve a data spec ("digits", "npz:PATH", "folder:PATH", "tfds:NAME", "keras:NAME");
-    see :mod:`tflbench.data.sources`."""
+    see :mod:`tflbench.data.sources` (``lazy`` as in its ``load_dataset``)."""
     from tflbench.data.sources import load_dataset
 
-    return load_dataset(spec)
+    return load_dataset(spec, lazy=lazy)
 
 
 # ----------------------------------------------------------------------------------- the run
 
 
+#: Bytes of inputs per Keras ``predict`` call on lazily loaded data (whole batches of 256).
+_KERAS_CHUNK_BYTES = 32 << 20
+
+
 def _eval_split(ds: Dataset, settings: RunSettings) -> Split:
     test = ds.test
     if settings.max_eval_samples is not None and len(test) > settings.max_eval_samples:
-        n = settings.max_eval_samples
-        return Split(test.x[:n], test.y[:n])
+        return test.head(settings.max_eval_samples)
     return test
 
 
+def _keras_outputs(model: Any, x: np.ndarray | LazyArray) -> np.ndarray:
+    """``model.predict`` in batches of 256; lazy inputs are read a chunk of whole batches at a
+    time (the same batches, so the same outputs, as one call on the array in memory)."""
+    if not isinstance(x, LazyArray):
+        return np.asarray(model.predict(x, batch_size=256, verbose=0), dtype=np.float32)
+    row_bytes = max(1, int(np.prod(x.sample_shape)) * x.dtype.itemsize)
+    step = 256 * max(1, _KERAS_CHUNK_BYTES // row_bytes // 256)
+    outs = [np.asarray(model.predict(chunk, batch_size=256, verbose=0), dtype=np.float32)
+            for chunk in x.chunks(step)]
+    return np.concatenate(outs) if outs else np.empty((0, 0), np.float32)
+
+
 def representative_samples(ds: Dataset, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` training samples, seeded, for full-integer calibration."""
+    """``n`` training samples, seeded, for full-integer calibration (only those ``n`` are read
+    from lazily loaded data)."""
     x = ds.train.x
     if n <= 0 or len(x) == 0:
         return x[:0]
@@ -275,8 +298,7 @@ class _SubjectRun:
             self.progress(self.subject.name, None, "computing Keras reference outputs")
             model = self.keras_model()
             self._check_model_shapes()
-            ref = np.asarray(model.predict(self.eval.x, batch_size=256, verbose=0),
-                             dtype=np.float32)
+            ref = _keras_outputs(model, self.eval.x)
             M.check_finite(ref, f"Keras model {self.subject.name}")
             self.cache.put_array("reference", rkey, ref)
         if ref.ndim != 2 or ref.shape[1] != self.dataset.num_classes:

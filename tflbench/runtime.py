@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -30,6 +30,19 @@ BACKENDS: tuple[tuple[str, str, str], ...] = (
 )
 
 _TFLITE_IDENTIFIER = b"TFL3"
+
+
+class SampleRows(Protocol):
+    """Inputs :meth:`Runner.predict` reads batch by batch without copying them whole: a NumPy
+    array, or any object with ``shape``, ``len()`` and slicing of the first axis into arrays
+    (such as :class:`tflbench.data.base.LazyArray`, which reads rows on demand)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: Any) -> Any: ...
 
 
 def _import_backend(preferred: str | None = None) -> tuple[Any, dict[str, str]]:
@@ -191,7 +204,7 @@ class Runner:
     def sample_shape(self) -> tuple[int, ...]:
         return self.input.shape[1:]
 
-    def _check_shape(self, x: np.ndarray) -> None:
+    def _check_shape(self, x: np.ndarray | SampleRows) -> None:
         if tuple(x.shape[1:]) != self.sample_shape:
             raise RuntimeBackendError(
                 f"Input shape mismatch for {self.name}: received samples of shape "
@@ -242,7 +255,7 @@ class Runner:
     def invoke(self) -> None:
         self._interp.invoke()
 
-    def _batched(self, x: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+    def _batched(self, x: np.ndarray | SampleRows, batch_size: int) -> Iterator[np.ndarray]:
         for start in range(0, len(x), batch_size):
             chunk = np.asarray(x[start : start + batch_size], dtype=np.float32)
             self._resize(len(chunk))
@@ -250,12 +263,14 @@ class Runner:
             self._interp.invoke()
             yield self.get_output()
 
-    def predict(self, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    def predict(self, x: np.ndarray | SampleRows, batch_size: int = 64) -> np.ndarray:
         """Outputs for every sample of ``x``, evaluated ``batch_size`` samples per invoke.
 
-        Falls back to one invoke per sample when the model's batch dimension cannot be resized.
+        ``x`` is read one batch at a time, so a lazy array (see :class:`SampleRows`) is never
+        held whole. Falls back to one invoke per sample when the model's batch dimension cannot
+        be resized.
         """
-        x = np.asarray(x)
+        x = _rows(x)
         self._check_shape(x)
         if len(x) == 0:
             return np.zeros((0, *self.output.shape[1:]), np.float32)
@@ -275,9 +290,9 @@ class Runner:
         for b in batches:
             yield self.predict(b, batch_size=batch_size)
 
-    def predict_per_sample(self, x: np.ndarray) -> np.ndarray:
+    def predict_per_sample(self, x: np.ndarray | SampleRows) -> np.ndarray:
         """Outputs with one ``invoke()`` per sample (the slow reference path)."""
-        x = np.asarray(x)
+        x = _rows(x)
         self._check_shape(x)
         self._resize(1)
         outs = []
@@ -301,3 +316,11 @@ class Runner:
             "output_zero_point": self.output.zero_point,
             "output_shape": list(self.output.shape_signature),
         }
+
+
+def _rows(x: Any) -> np.ndarray | SampleRows:
+    """``x`` as is when it can be sliced batch by batch, else as an array (lists, scalars)."""
+    if isinstance(x, np.ndarray) or (hasattr(x, "shape") and hasattr(x, "__getitem__")
+                                     and hasattr(x, "__len__")):
+        return x  # type: ignore[no-any-return]
+    return np.asarray(x)

@@ -2,22 +2,130 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tflbench.errors import DataError
+from tflbench.errors import ConfigError, DataError
+
+#: Bytes of samples read per step when a :class:`LazyArray` is walked whole (hashing, copying).
+LAZY_CHUNK_BYTES = 16 << 20
+#: ``lazy="auto"`` loads lazily when the preprocessed float32 inputs would exceed this.
+LAZY_AUTO_BYTES = 64 << 20
+LAZY_CHOICES = (False, True, "auto")
+
+
+def check_lazy(lazy: Any) -> bool | str:
+    """Validate a ``lazy`` argument: ``False``, ``True`` or ``"auto"``."""
+    if isinstance(lazy, str) and lazy.lower() == "auto":
+        return "auto"
+    if isinstance(lazy, (bool, np.bool_)):
+        return bool(lazy)
+    raise ConfigError(f"lazy must be True, False or 'auto'. Received: lazy={lazy!r}.")
+
+
+class LazyArray(ABC):
+    """A read-only array whose rows are read or decoded only when indexed.
+
+    Sources return one for ``x`` when loaded with ``lazy=True`` (see :mod:`tflbench.data.sources`).
+    It has ``shape``, ``dtype``, ``ndim`` and ``len()`` like an array. Indexing the first axis
+    with an integer, a slice, an integer array or a boolean mask returns a NumPy array holding
+    only those rows; :meth:`subset` returns a lazy view instead, and ``np.asarray(x)`` reads
+    every row. Subclasses implement :meth:`_read` over the rows of their source.
+    """
+
+    def __init__(self, rows: np.ndarray, sample_shape: Sequence[int],
+                 dtype: Any = np.float32) -> None:
+        self._rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        self.sample_shape = tuple(int(d) for d in sample_shape)
+        self.dtype = np.dtype(dtype)
+
+    @abstractmethod
+    def _read(self, rows: np.ndarray) -> np.ndarray:
+        """The samples at source rows ``rows`` (non-empty, in that order), shaped
+        ``(len(rows), *sample_shape)``."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self._rows), *self.sample_shape)
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.sample_shape)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, tuple) or key is Ellipsis:
+            raise TypeError(
+                f"A LazyArray is indexed on its first axis only. Received: {key!r}. Read the rows "
+                "first, e.g. x[a:b], then index the NumPy array it returns."
+            )
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+            return self._fetch(self._rows[[int(key)]])[0]  # IndexError when out of range
+        return self._fetch(self._rows[key])
+
+    def subset(self, key: slice | np.ndarray | Sequence[int]) -> LazyArray:
+        """A lazy view of some rows (nothing is read)."""
+        view = copy.copy(self)
+        view._rows = np.asarray(self._rows[key], dtype=np.int64).reshape(-1)
+        return view
+
+    @property
+    def chunk_rows(self) -> int:
+        """Rows in about :data:`LAZY_CHUNK_BYTES` of samples (1 to 4096)."""
+        row_bytes = max(1, int(np.prod(self.sample_shape, dtype=np.int64)) * self.dtype.itemsize)
+        return max(1, min(4096, LAZY_CHUNK_BYTES // row_bytes))
+
+    def chunks(self, size: int | None = None) -> Iterator[np.ndarray]:
+        """Every row in order, ``size`` rows (default :attr:`chunk_rows`) at a time."""
+        step = size or self.chunk_rows
+        for start in range(0, len(self), step):
+            yield self[start : start + step]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy is False:
+            raise ValueError("A LazyArray cannot be viewed without reading it (copy=False).")
+        out = np.empty(self.shape, dtype=self.dtype)
+        start = 0
+        for chunk in self.chunks():
+            out[start : start + len(chunk)] = chunk
+            start += len(chunk)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def _fetch(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.empty((0, *self.sample_shape), dtype=self.dtype)
+        out = self._read(rows)
+        if out.shape != (len(rows), *self.sample_shape):
+            raise DataError(
+                f"{self!r} read {out.shape[0]} samples of shape {tuple(out.shape[1:])} where "
+                f"{len(rows)} of shape {self.sample_shape} were expected: the data changed on "
+                "disk since it was loaded. Load it again."
+            )
+        return out.astype(self.dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype})"
 
 
 @dataclass(frozen=True)
 class Split:
-    """Inputs already preprocessed as the model expects (float32, NHWC) and integer labels."""
+    """Inputs already preprocessed as the model expects (float32, NHWC) and integer labels.
 
-    x: np.ndarray
+    ``x`` is a NumPy array, or a :class:`LazyArray` when the source was loaded lazily; ``y`` is
+    always a NumPy array.
+    """
+
+    x: np.ndarray | LazyArray
     y: np.ndarray
 
     def __post_init__(self) -> None:
@@ -30,10 +138,23 @@ class Split:
     def __len__(self) -> int:
         return len(self.y)
 
+    @property
+    def lazy(self) -> bool:
+        return isinstance(self.x, LazyArray)
+
     def batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(x, y)`` batches without copying the whole split."""
+        """Yield ``(x, y)`` batches without copying (or, when lazy, reading) the whole split."""
         for start in range(0, len(self), batch_size):
             yield self.x[start : start + batch_size], self.y[start : start + batch_size]
+
+    def head(self, n: int) -> Split:
+        """The first ``n`` samples (a lazy view when ``x`` is lazy)."""
+        x = self.x.subset(slice(0, n)) if isinstance(self.x, LazyArray) else self.x[:n]
+        return Split(x, self.y[:n])
+
+    def in_memory(self) -> Split:
+        """This split with ``x`` as a NumPy array (reads every row of a lazy ``x``)."""
+        return Split(np.asarray(self.x), self.y) if self.lazy else self
 
 
 @dataclass(frozen=True)
@@ -62,17 +183,45 @@ class Dataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(int(d) for d in self.test.x.shape[1:])
 
+    @property
+    def lazy(self) -> bool:
+        """True when any split reads its inputs on demand (see :class:`LazyArray`)."""
+        return any(s.lazy for s in (self.train, self.val, self.test))
+
+    def in_memory(self) -> Dataset:
+        """This dataset with every split's inputs read into NumPy arrays."""
+        if not self.lazy:
+            return self
+        return dataclasses.replace(self, train=self.train.in_memory(),
+                                   val=self.val.in_memory(), test=self.test.in_memory())
+
     def fingerprint(self) -> str:
-        """Content hash of every split, the class names and the preprocessing spec."""
+        """Content hash of every split, the class names and the preprocessing spec.
+
+        Lazy inputs are hashed chunk by chunk and give the same hash as the same data in
+        memory; the hash of a lazy dataset is computed once and kept (its inputs cannot change
+        through this object), an in-memory one is hashed on every call.
+        """
+        cached = self.__dict__.get("_fingerprint")
+        if cached is not None:
+            return str(cached)
         h = hashlib.sha256()
         h.update(json.dumps([self.name, list(self.class_names), self.preprocessing],
                             sort_keys=True).encode())
         for split in (self.train, self.val, self.test):
             for arr in (split.x, split.y):
+                if isinstance(arr, LazyArray):
+                    h.update(str((arr.dtype.str, arr.shape)).encode())
+                    for chunk in arr.chunks():
+                        h.update(np.ascontiguousarray(chunk).reshape(-1).view(np.uint8).data)
+                    continue
                 a = np.ascontiguousarray(arr)
                 h.update(str((a.dtype.str, a.shape)).encode())
                 h.update(a.reshape(-1).view(np.uint8).data)  # no copy; same bytes as tobytes()
-        return h.hexdigest()
+        digest = h.hexdigest()
+        if self.lazy:
+            object.__setattr__(self, "_fingerprint", digest)
+        return digest
 
     def describe(self) -> dict[str, Any]:
         """The JSON record of this dataset used in results files."""

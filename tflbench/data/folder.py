@@ -31,8 +31,11 @@ import numpy as np
 
 from tflbench.data import preprocess as pp
 from tflbench.data.base import (
+    LAZY_AUTO_BYTES,
     Dataset,
+    LazyArray,
     Split,
+    check_lazy,
     check_splits_not_empty,
     resolve_fractions,
     stratified_split,
@@ -275,6 +278,66 @@ class BatchDecoder:
 _BATCH = 256
 
 
+class FolderArray(LazyArray):
+    """Image files decoded and preprocessed as their rows are read (``lazy=True``)."""
+
+    def __init__(self, files: Sequence[Path], spec: Mapping[str, Any], root: Path | None,
+                 sample_shape: Sequence[int]) -> None:
+        super().__init__(np.arange(len(files)), sample_shape, np.float32)
+        self.files = tuple(files)
+        self.spec = dict(spec)
+        self.root = root
+
+    def _read(self, rows: np.ndarray) -> np.ndarray:
+        decoder = BatchDecoder(self.spec, self.root)
+        x, _ = decoder.decode([self.files[i] for i in rows], np.arange(len(rows)))
+        if decoder.skipped:
+            s = decoder.skipped[0]
+            raise DataError(
+                f"'{s.path}' can no longer be read ({s.reason}: {s.detail}); it changed since "
+                f"'{self.root}' was loaded. Load the folder again."
+            )
+        return x
+
+
+def _decode_part(decoder: BatchDecoder, files: Sequence[Path], keep_pixels: bool
+                 ) -> tuple[np.ndarray | None, np.ndarray, tuple[int, ...] | None]:
+    """Decode ``files`` batch by batch: ``(pixels or None, positions of the readable files,
+    sample shape or None when none was readable)``."""
+    x: np.ndarray | None = None
+    shape: tuple[int, ...] | None = None
+    kept: list[np.ndarray] = []
+    n = 0
+    for start in range(0, len(files), _BATCH):
+        batch = files[start : start + _BATCH]
+        xb, pos = decoder.decode(batch, np.arange(start, start + len(batch)))
+        if not len(pos):
+            continue
+        shape = shape or tuple(xb.shape[1:])
+        if keep_pixels:
+            if x is None:
+                x = np.empty((len(files), *shape), dtype=np.float32)
+            x[n : n + len(pos)] = xb
+        kept.append(pos)
+        n += len(pos)
+    return (None if x is None else x[:n]), np.concatenate(kept or [np.empty(0, np.int64)]), shape
+
+
+def _estimated_bytes(found: FolderScan, spec: Mapping[str, Any]) -> int:
+    """Float32 bytes of the decoded folder, from the size of the first readable image."""
+    channels = 1 if spec.get("color") == "grayscale" else 3
+    if "resize" in spec:
+        h, w = (int(d) for d in spec["resize"])
+        return len(found.files) * h * w * channels * 4
+    for f in found.files[:10]:
+        try:
+            img = decode_image(f, None, spec.get("color", "rgb"))
+        except SkipImage:
+            continue
+        return len(found.files) * img.shape[0] * img.shape[1] * channels * 4
+    return 0
+
+
 def load(
     path: str | os.PathLike[str],
     *,
@@ -284,37 +347,30 @@ def load(
     input_size: Any = None,
     color: str | None = None,
     name: str | None = None,
+    lazy: bool | str = False,
 ) -> Dataset:
     """Load an image folder into a :class:`Dataset` (see the module docstring).
 
     Files are split first (seeded, stratified over the candidate files), then decoded batch by
     batch straight into float32, so peak memory is about the float32 dataset itself.
+
+    With ``lazy=True`` every file is still decoded once, to find the unreadable ones and the
+    image size, but the pixels are dropped: each split's ``x`` is a :class:`FolderArray` that
+    decodes the files again when its rows are read. ``lazy="auto"`` is lazy when the float32
+    images would exceed :data:`~tflbench.data.base.LAZY_AUTO_BYTES`.
     """
     found, spec, parts = plan(path, seed=seed, fractions=fractions,
                               preprocessing=preprocessing, input_size=input_size, color=color)
+    choice = check_lazy(lazy)
+    on_demand = (_estimated_bytes(found, spec) > LAZY_AUTO_BYTES if choice == "auto"
+                 else bool(choice))
     decoder = BatchDecoder(spec, found.root)
-    splits: list[Split] = []
-    for part in parts:
-        files = [found.files[i] for i in part]
-        labels = found.labels[part]
-        x: np.ndarray | None = None
-        y = np.empty(len(part), dtype=np.int64)
-        n = 0
-        for start in range(0, len(part), _BATCH):
-            xb, yb = decoder.decode(files[start : start + _BATCH], labels[start : start + _BATCH])
-            if not len(yb):
-                continue
-            if x is None:
-                x = np.empty((len(part), *xb.shape[1:]), dtype=np.float32)
-            x[n : n + len(yb)] = xb
-            y[n : n + len(yb)] = yb
-            n += len(yb)
-        if x is None:
-            x = np.empty((0, 0, 0, 0), dtype=np.float32)
-        splits.append(Split(x[:n], y[:n]))
+    part_files = [[found.files[i] for i in part] for part in parts]
+    decoded = [_decode_part(decoder, files, not on_demand) for files in part_files]
+    ys = [found.labels[part][pos] for part, (_, pos, _) in zip(parts, decoded, strict=True)]
 
     skipped = [*found.skipped, *decoder.skipped]
-    kept = np.concatenate([s.y for s in splits])
+    kept = np.concatenate(ys)
     for c, cname in enumerate(found.class_names):
         if not (kept == c).any():
             cdir = found.root / cname
@@ -324,10 +380,9 @@ def load(
                 f"{int((found.labels == c).sum())} were skipped: {why}). Replace the files or "
                 "remove the folder."
             )
-    check_splits_not_empty([len(s) for s in splits], f"Image folder '{found.root}'",
+    check_splits_not_empty([len(y) for y in ys], f"Image folder '{found.root}'",
                            resolve_fractions(fractions))
-    shape = next(s.x.shape[1:] for s in splits if len(s))
-    splits = [s if len(s) else Split(np.empty((0, *shape), np.float32), s.y) for s in splits]
+    shape = next(sh for _, _, sh in decoded if sh is not None)
 
     notes = skip_notes(skipped, found.root)
     for line in notes:
@@ -339,6 +394,11 @@ def load(
         "input_shape": [int(d) for d in shape],
         "layout": "NHWC", "dtype": "float32", "raw_dtype": "uint8",
     })
+    splits = [
+        Split(FolderArray([files[i] for i in pos], spec, found.root, shape) if on_demand
+              else (x if x is not None else np.empty((0, *shape), np.float32)), y)
+        for files, (x, pos, _), y in zip(part_files, decoded, ys, strict=True)
+    ]
     return Dataset(
         name=name or found.root.resolve().name,
         class_names=found.class_names,

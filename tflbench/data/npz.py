@@ -11,13 +11,24 @@ plus an optional ``class_names`` (1-D string array). Files are read with
 ``allow_pickle=False``: object arrays are refused. uint8 images default to ``x / 255``; float
 images default to no change (``named: raw``); any preprocessing spec may be given instead.
 Write one with e.g. ``np.savez(path, x=x.astype(np.uint8), y=y, class_names=np.array(names))``.
+
+With ``lazy=True`` the image arrays are not read: each split's ``x`` is a
+:class:`~tflbench.data.base.LazyArray` that reads and preprocesses only the rows asked for
+(members written by ``np.savez`` are read in place; compressed members are first inflated once
+into a temporary file, removed when the arrays are garbage-collected). Labels and class names
+are read as usual. NaN or infinite float pixels are then reported when the rows are read, not
+at load time. ``lazy="auto"`` is lazy when the preprocessed float32 images would exceed
+:data:`~tflbench.data.base.LAZY_AUTO_BYTES`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +36,12 @@ import numpy as np
 
 from tflbench.data import preprocess as pp
 from tflbench.data.base import (
+    LAZY_AUTO_BYTES,
     VAL_FROM_TRAIN,
     Dataset,
+    LazyArray,
     Split,
+    check_lazy,
     check_splits_not_empty,
     resolve_fractions,
     stratified_split,
@@ -36,6 +50,8 @@ from tflbench.errors import ConfigError, DataError
 
 SEED = 1234
 SPLIT_NAMES = ("train", "val", "test")
+#: The members holding images (read lazily when asked).
+IMAGE_KEYS = ("x", "x_train", "x_val", "x_test")
 _CHUNK = 1024
 
 
@@ -47,15 +63,22 @@ def load(
     preprocessing: str | Mapping[str, Any] | None = None,
     input_size: Any = None,
     name: str | None = None,
+    lazy: bool | str = False,
 ) -> Dataset:
     """Load an ``.npz`` file (see the module docstring)."""
     p = Path(path).expanduser()
-    arrays = read_npz(p)
+    choice = check_lazy(lazy)
+    on_demand = (_estimated_bytes(p, input_size) > LAZY_AUTO_BYTES if choice == "auto"
+                 else bool(choice))
+    arrays: dict[str, np.ndarray | LazyArray] = {}
+    arrays.update(read_npz(p, skip=IMAGE_KEYS if on_demand else ()))
+    if on_demand:
+        arrays.update(_lazy_members(p, [k for k in IMAGE_KEYS if k in _members(p)]))
     keys = set(arrays)
     what = f"'{p}'"
     class_names = arrays.pop("class_names", None)
     if {"x", "y"} <= keys:
-        parts: dict[str, tuple[np.ndarray, np.ndarray]] = {"all": (arrays["x"], arrays["y"])}
+        parts: dict[str, tuple[Any, Any]] = {"all": (arrays["x"], arrays["y"])}
     elif {"x_train", "y_train", "x_test", "y_test"} <= keys:
         if fractions is not None:
             raise ConfigError(
@@ -85,8 +108,9 @@ def load(
     )
 
 
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Read every array of an ``.npz`` with ``allow_pickle=False`` and clear errors."""
+def read_npz(path: Path, skip: Collection[str] = ()) -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` (but those named in ``skip``) with
+    ``allow_pickle=False`` and clear errors."""
     if not path.is_file():
         raise DataError(f"NumPy file not found. Received: '{path}'. Give an existing .npz file.")
     try:
@@ -110,6 +134,8 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     with loaded:
         for key in loaded.files:
+            if key in skip:
+                continue
             try:
                 out[key] = loaded[key]
             except ValueError:
@@ -124,6 +150,99 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                     "truncated; write it again."
                 ) from None
     return out
+
+
+def _members(path: Path) -> set[str]:
+    with zipfile.ZipFile(path) as zf:
+        return {n[:-4] for n in zf.namelist() if n.endswith(".npy")}
+
+
+def _estimated_bytes(path: Path, input_size: Any) -> int:
+    """Float32 bytes of the images after resizing, from the array headers only (0 when the
+    file cannot be inspected: loading it then reports the problem)."""
+    from tflbench.data.stream import read_member_header
+
+    try:
+        size = pp.image_size(input_size) if input_size is not None else None
+        total = 0
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            for key in IMAGE_KEYS:
+                if f"{key}.npy" not in names:
+                    continue
+                with zf.open(f"{key}.npy") as src:
+                    shape, _, _ = read_member_header(src, key)
+                if len(shape) in (3, 4):
+                    h, w = size or shape[1:3]
+                    total += shape[0] * h * w * (shape[3] if len(shape) == 4 else 1) * 4
+        return total
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, DataError, ConfigError):
+        return 0
+
+
+class NpzMember(LazyArray):
+    """The raw rows of one image member of an ``.npz``, read on demand (``(N, H, W)`` members
+    get a channel axis, as :func:`check_images` gives them)."""
+
+    def __init__(self, reader: Any, keep: object) -> None:
+        self.raw_shape = tuple(reader.shape)
+        sample = self.raw_shape[1:] + ((1,) if len(self.raw_shape) == 3 else ())
+        super().__init__(np.arange(self.raw_shape[0]), sample, reader.dtype)
+        self._reader = reader
+        self._keep = keep  # the temporary folder of an inflated member lives as long as this
+
+    def _read(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self._reader.take(rows)).reshape(len(rows), *self.sample_shape)
+
+
+class _TempFolder:
+    """A temporary folder removed when the last array using it is garbage-collected."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="tflbench-npz-"))
+        weakref.finalize(self, shutil.rmtree, self.path, True)
+
+
+def _lazy_members(path: Path, keys: Sequence[str]) -> dict[str, LazyArray]:
+    from tflbench.data.stream import open_member
+
+    tmp = _TempFolder()
+    out: dict[str, LazyArray] = {}
+    for key in keys:
+        try:
+            out[key] = NpzMember(open_member(path, key, tmp.path, "read"), tmp)
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise DataError(
+                f"Array '{key}' in '{path}' cannot be read ({exc}). The file may be "
+                "truncated; write it again."
+            ) from None
+    return out
+
+
+class NpzArray(LazyArray):
+    """Rows of a raw image array, preprocessed as they are read."""
+
+    def __init__(self, raw: LazyArray, rows: np.ndarray, spec: Mapping[str, Any],
+                 where: str) -> None:
+        self._raw, self._spec, self._where = raw, dict(spec), where
+        self._floating = bool(np.issubdtype(raw.dtype, np.floating))
+        first = self._read(rows[:1]) if len(rows) else np.empty((0, *raw.sample_shape))
+        super().__init__(rows, first.shape[1:], np.float32)
+
+    def _read(self, rows: np.ndarray) -> np.ndarray:
+        x = self._raw[rows]
+        if self._floating and not np.isfinite(x).all():
+            raise DataError(f"{self._where} contains NaN or infinite values. Clean the data.")
+        return pp.apply_preprocessing(x, self._spec)
+
+
+def _check_x(x: np.ndarray | LazyArray, key: str, what: str) -> np.ndarray | LazyArray:
+    if not isinstance(x, LazyArray):
+        return check_images(np.asarray(x), key, what)
+    # A zero-stride view with the full shape: the checks and messages of check_images, no data.
+    shape = getattr(x, "raw_shape", x.shape)
+    check_images(np.broadcast_to(np.zeros((), x.dtype), shape), key, what, check_finite=False)
+    return x
 
 
 def check_images(x: np.ndarray, key: str, what: str, check_finite: bool = True) -> np.ndarray:
@@ -175,7 +294,7 @@ def check_labels(y: np.ndarray, n: int, key: str, what: str) -> np.ndarray:
 
 
 def from_arrays(
-    parts: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    parts: Mapping[str, tuple[np.ndarray | LazyArray, np.ndarray]],
     *,
     name: str,
     source: str,
@@ -190,11 +309,11 @@ def from_arrays(
     """Build a :class:`Dataset` from raw image arrays, shared by every array source.
 
     ``parts`` maps ``"all"`` (split here by ``fractions``) or ``"train"``/``"test"``
-    (+ optional ``"val"``; without it 10% of train becomes validation) to ``(x, y)``.
+    (+ optional ``"val"``; without it 10% of train becomes validation) to ``(x, y)``. An ``x``
+    given as a :class:`~tflbench.data.base.LazyArray` of raw rows gives lazy splits.
     """
     checked = {
-        k: (check_images(np.asarray(x), f"x_{k}" if k != "all" else "x", what), y)
-        for k, (x, y) in parts.items()
+        k: (_check_x(x, f"x_{k}" if k != "all" else "x", what), y) for k, (x, y) in parts.items()
     }
     checked = {
         k: (x, check_labels(np.asarray(y), len(x), f"y_{k}" if k != "all" else "y", what))
@@ -218,7 +337,7 @@ def from_arrays(
     default = "unit" if dtypes == {np.dtype(np.uint8)} else "raw"
     spec = pp.with_defaults(preprocessing, input_size=input_size, default_named=default)
 
-    raw: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+    raw: list[tuple[np.ndarray | LazyArray, np.ndarray, np.ndarray | None]]
     if "all" in checked:
         x, y = checked["all"]
         fr = resolve_fractions(fractions)
@@ -236,7 +355,7 @@ def from_arrays(
                                    f"{what} (validation = {VAL_FROM_TRAIN:.0%} of train)", fr2)
             raw = [(x_tr, y_tr, tr), (x_tr, y_tr, va), (*checked["test"], None)]
 
-    splits = [_preprocess_split(x, y, idx, spec) for x, y, idx in raw]
+    splits = [_preprocess_split(x, y, idx, spec, f"x in {what}") for x, y, idx in raw]
     for s in splits:
         if len(s) == 0:
             raise DataError(f"A split of {what} is empty. Give at least one sample per split.")
@@ -258,9 +377,12 @@ def from_arrays(
 
 
 def _preprocess_split(
-    x: np.ndarray, y: np.ndarray, idx: np.ndarray | None, spec: Mapping[str, Any]
+    x: np.ndarray | LazyArray, y: np.ndarray, idx: np.ndarray | None, spec: Mapping[str, Any],
+    where: str = "x",
 ) -> Split:
     rows = np.arange(len(y)) if idx is None else idx
+    if isinstance(x, LazyArray):
+        return Split(NpzArray(x, rows, spec, where), y[rows])
     first = pp.apply_preprocessing(x[rows[:1]], spec) if len(rows) else None
     shape = first.shape[1:] if first is not None else x.shape[1:]
     out = np.empty((len(rows), *shape), dtype=np.float32)

@@ -45,7 +45,13 @@ from typing import Any
 import numpy as np
 
 from tflbench.data import preprocess as pp
-from tflbench.data.base import Dataset, Split, check_splits_not_empty, resolve_fractions
+from tflbench.data.base import (
+    Dataset,
+    Split,
+    check_lazy,
+    check_splits_not_empty,
+    resolve_fractions,
+)
 from tflbench.data.base import stratified_split as _stratified_split
 from tflbench.errors import ConfigError
 
@@ -306,13 +312,20 @@ def load_dataset(
     preprocessing: str | Mapping[str, Any] | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     input_size: Any = None,
+    lazy: bool | str = False,
 ) -> Dataset:
     """Load any supported source into a :class:`Dataset` (grammar in the module docstring).
 
     ``seed`` (default 1234) drives every split made here; ``fractions`` apply to sources without
     their own splits; ``preprocessing`` is a name or dict (see :mod:`tflbench.data.preprocess`);
     ``data_dir`` is the TFDS data folder; ``input_size`` (``224`` or ``(H, W)``) resizes.
+
+    ``lazy=True`` makes ``folder:`` and ``npz:`` splits read their inputs only when indexed
+    (each ``x`` is a :class:`~tflbench.data.base.LazyArray`; same samples, same fingerprint);
+    ``lazy="auto"`` does so when the float32 inputs would exceed
+    :data:`~tflbench.data.base.LAZY_AUTO_BYTES` (64 MiB). Other sources are always in memory.
     """
+    choice = check_lazy(lazy)
     req = resolve_request(spec, seed=seed, fractions=fractions, preprocessing=preprocessing,
                           data_dir=data_dir, input_size=input_size)
     ds, s, fr, size, prep = req.spec, req.seed, req.fractions, req.size, req.preprocessing
@@ -323,11 +336,13 @@ def load_dataset(
     if ds.kind == "npz":
         from tflbench.data import npz
 
-        return npz.load(ds.target, seed=s, fractions=fr, preprocessing=prep, input_size=size)
+        return npz.load(ds.target, seed=s, fractions=fr, preprocessing=prep, input_size=size,
+                        lazy=choice)
     if ds.kind == "folder":
         from tflbench.data import folder
 
-        return folder.load(ds.target, seed=s, fractions=fr, preprocessing=prep, input_size=size)
+        return folder.load(ds.target, seed=s, fractions=fr, preprocessing=prep, input_size=size,
+                           lazy=choice)
     if ds.kind == "tfds":
         from tflbench.data import tfds
 
@@ -380,7 +395,7 @@ def _digits(seed: int, fractions: Sequence[float] | None, size: Sequence[int] | 
         notes.append(f"split with fractions {[round(f, 6) for f in fr]} and seed {seed}")
     if size is not None:
         hw = pp.image_size(size)
-        parts = [Split(pp.resize_batch(p.x, hw), p.y) for p in parts]
+        parts = [Split(pp.resize_batch(np.asarray(p.x), hw), p.y) for p in parts]
         spec["resize"] = list(hw)
         spec["input_shape"] = [hw[0], hw[1], 1]
     return Dataset(

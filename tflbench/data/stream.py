@@ -199,10 +199,14 @@ class _FileRows(_Rows):
     def __init__(self, path: Path, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> None:
         self.path, self.offset, self.dtype, self.shape = path, offset, dtype, shape
         self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
-        self._fh: IO[bytes] | None = open(path, "rb")  # closed in close()
 
     def take(self, rows: np.ndarray) -> np.ndarray:
-        assert self._fh is not None
+        # The file is opened per call: no handle outlives a read, so a long-lived lazy array
+        # holds no open file.
+        with open(self.path, "rb") as fh:
+            return self._take(fh, rows)
+
+    def _take(self, fh: IO[bytes], rows: np.ndarray) -> np.ndarray:
         out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
         flat = out.reshape(len(rows), -1).view(np.uint8)
         order = np.argsort(rows, kind="stable")
@@ -213,17 +217,12 @@ class _FileRows(_Rows):
             if not len(run):
                 continue
             first = int(srt[run[0]])
-            self._fh.seek(self.offset + first * self.row_bytes)
-            buf = self._fh.read(len(run) * self.row_bytes)
+            fh.seek(self.offset + first * self.row_bytes)
+            buf = fh.read(len(run) * self.row_bytes)
             if len(buf) != len(run) * self.row_bytes:
                 raise DataError(f"'{self.path}' is truncated: rows {first}.. are missing.")
             flat[order[run]] = np.frombuffer(buf, dtype=np.uint8).reshape(len(run), -1)
         return out
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
 
 
 class _MmapRows(_Rows):
@@ -241,7 +240,7 @@ class _MmapRows(_Rows):
         self._mm = None
 
 
-def _read_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+def read_member_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     fmt = np.lib.format
     try:
         version = fmt.read_magic(fh)
@@ -262,7 +261,7 @@ def _read_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.d
     return tuple(int(d) for d in shape), bool(fortran), dtype
 
 
-def _open_member(path: Path, key: str, tmp: Path, access: str) -> _Rows:
+def open_member(path: Path, key: str, tmp: Path, access: str) -> _Rows:
     """Open array ``key`` of an .npz for row access without reading it all into memory."""
     member = f"{key}.npy"
     where = f"Array '{key}' in '{path}'"
@@ -276,13 +275,13 @@ def _open_member(path: Path, key: str, tmp: Path, access: str) -> _Rows:
                     raise DataError(f"'{path}' is a corrupt zip archive. Write it again.")
                 name_len, extra_len = struct.unpack("<HH", local[26:30])
                 fh.seek(info.header_offset + 30 + name_len + extra_len)
-                shape, fortran, dtype = _read_header(fh, where)
+                shape, fortran, dtype = read_member_header(fh, where)
                 offset = fh.tell()
             data_path = path
         else:
             data_path = tmp / member
             with zf.open(member) as src, open(data_path, "wb") as dst:
-                shape, fortran, dtype = _read_header(src, where)
+                shape, fortran, dtype = read_member_header(src, where)
                 shutil.copyfileobj(src, dst, 1 << 20)
             offset = 0
     if access == "mmap" or fortran:
@@ -382,7 +381,7 @@ def stream_npz(
             )
     tmp = tempfile.TemporaryDirectory(prefix="tflbench-npz-")
     try:
-        rows = _open_member(p, x_key[subset], Path(tmp.name), access)
+        rows = open_member(p, x_key[subset], Path(tmp.name), access)
         dummy = np.empty((0, *rows.shape[1:]), dtype=rows.dtype)
         npz.check_images(dummy, x_key[subset], what, check_finite=False)
         if rows.dtype == object:  # pragma: no cover - refused by _read_header
