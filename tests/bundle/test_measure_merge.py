@@ -35,7 +35,10 @@ def test_merge_keys_rows_by_device(two_devices: tuple[Path, Path, Path]) -> None
     docs = [load(p) for p in two_devices]
     merged = merge(docs, sources=[str(p) for p in two_devices])
     validate(merged)
-    assert merged["merged"]["warnings"] == []  # same model weights and dataset everywhere
+    # Same model weights and dataset everywhere; the only warning is that the bundle carries
+    # fewer samples (100) than the host evaluated, so accuracy is not comparable.
+    warnings = merged["merged"]["warnings"]
+    assert warnings and all("evaluated on" in w and "but 100 in" in w for w in warnings)
     (model,) = merged["models"]
     keys = {(r["mode"], r["device"]) for r in model["modes"]}
     assert keys == {(m, d) for m in ("fp32", "dynamic", "int8")
