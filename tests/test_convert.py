@@ -45,4 +45,5 @@ def test_unsupported_op_fails_one_mode_with_the_converter_message(cumsum_model):
 def test_a_new_mode_is_one_record(tiny_model, digits):
     mode = Mode(name="int8-weights-only-fp16", description="test", optimizations=("DEFAULT",),
                 supported_types=("float16",))
-    assert Runner(convert(tiny_model, mode, None).tflite).predict(digits.test.x[:4]).shape == (4, 10)
+    runner = Runner(convert(tiny_model, mode, None).tflite)
+    assert runner.predict(digits.test.x[:4]).shape == (4, 10)

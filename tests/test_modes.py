@@ -13,7 +13,8 @@ def test_full_integer_modes_need_representative_data():
     assert needs == {"int8", "int8-float-io", "int16x8"}
 
 
-@pytest.mark.parametrize("alias", ["OPTIMIZE_FOR_SIZE", "OPTIMIZE_FOR_LATENCY", "optimize_for_size"])
+@pytest.mark.parametrize("alias",
+                         ["OPTIMIZE_FOR_SIZE", "OPTIMIZE_FOR_LATENCY", "optimize_for_size"])
 def test_legacy_aliases_run_as_dynamic(alias):
     assert get_mode(alias).name == "dynamic"
 

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from tflbench import __version__
+from tflbench.data.base import LazyArray
 from tflbench.errors import BundleError
 from tflbench.results import to_json
 
@@ -131,7 +132,7 @@ class ModelArrays:
     integer labels and ``reference`` the Keras model's outputs on ``x``.
     """
 
-    x: np.ndarray
+    x: np.ndarray | LazyArray
     y: np.ndarray
     reference: np.ndarray
 
@@ -361,7 +362,7 @@ def _write_dir(
             "dataset": dataset,
             "class_names": class_names,
             "preprocessing": dataset.get("preprocessing") or {},
-            "input_shape": [int(s) for s in np.asarray(arr.x).shape[1:]],
+            "input_shape": [int(s) for s in arr.x.shape[1:]],
             "n_samples": len(arr.x),
             "n_test": dataset.get("n_test"),
             "keras_host": model.get("keras"),

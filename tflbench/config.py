@@ -241,19 +241,20 @@ def _subject(entry: ModelEntry) -> Subject:
 
         def load_dataset() -> Any:
             return load_data(spec, preprocessing=entry.preprocessing,
-                             class_names=entry.class_names)
+                             class_names=entry.class_names, lazy="auto")
 
         subject.load_dataset = load_dataset
     return subject
 
 
 def load_data(spec: str, *, preprocessing: Any = None,
-              class_names: Sequence[str] | None = None) -> Any:
-    """Load a data spec with the user's preprocessing, then name its classes."""
+              class_names: Sequence[str] | None = None, lazy: bool | str = False) -> Any:
+    """Load a data spec with the user's preprocessing, then name its classes. ``lazy="auto"``
+    streams large folder/npz evaluation data (model-file subjects; recipes train in memory)."""
     from tflbench.data import sources
     from tflbench.errors import DataError
 
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"lazy": lazy}
     if preprocessing is not None:
         kwargs["preprocessing"] = preprocessing
     ds = sources.load_dataset(spec, **kwargs)

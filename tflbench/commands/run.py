@@ -56,9 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """RunSettings and subjects from the command line (and the project config, if any)."""
     from tflbench import pipeline
-    from tflbench.modes import resolve_modes
-
     from tflbench.config import load_project
+    from tflbench.modes import resolve_modes
 
     project = load_project(getattr(args, "config", None))
     settings = project.to_run_settings()
@@ -123,8 +122,6 @@ def run_with_progress(settings: Any, subjects: list[Any], quiet: bool = False) -
 
 
 def main(args: argparse.Namespace) -> int:
-    from tflbench.results import save
-
     settings, subjects = settings_and_subjects(args)
     t0 = time.perf_counter()
     doc = run_with_progress(settings, subjects, quiet=args.quiet)
@@ -132,8 +129,6 @@ def main(args: argparse.Namespace) -> int:
     gate_lines = apply_gates(doc, args._project, getattr(args, "baseline", None))
     report_dir = Path(settings.report_dir)
     written = _write_reports(doc, report_dir)
-    if "json" not in written:
-        written["json"] = save(doc, report_dir / "results.json")
     _print_summary(doc)
     for fmt, path in written.items():
         print(f"{fmt}: {path}")
@@ -161,37 +156,12 @@ def apply_gates(doc: dict[str, Any], project: Any, baseline_path: Path | None) -
 
 
 def _write_reports(doc: dict[str, Any], report_dir: Path) -> dict[str, Path]:
-    try:
-        from tflbench.reports import write_all
-    except ImportError:
-        return {}
+    from tflbench.reports import write_all
+
     return dict(write_all(doc, report_dir))
 
 
 def _print_summary(doc: dict[str, Any]) -> None:
-    try:
-        from tflbench.reports.terminal import render
-    except ImportError:
-        render = None
-    if render is not None:
-        render(doc)
-        return
-    from rich.console import Console
-    from rich.table import Table
+    from tflbench.reports.terminal import render
 
-    t = Table(title="tflbench results")
-    for col in ("model", "mode", "agreement", "accuracy", "Δacc", "size", "ratio", "p50 µs",
-                "p90 µs"):
-        t.add_column(col, justify="right" if col not in ("model", "mode") else "left")
-    for m in doc["models"]:
-        for r in m["modes"]:
-            if r["status"] == "failed":
-                t.add_row(m["name"], r["mode"], f"[red]failed ({r['stage']})[/red]",
-                          *[""] * 6)
-                continue
-            a, acc, f, lat = r["agreement"], r["accuracy"], r["file"], r["latency"]
-            t.add_row(m["name"], r["mode"], f"{a['top1']:.4f}", f"{acc['accuracy']:.4f}",
-                      f"{acc['accuracy_delta']:+.4f}", f"{f['size_bytes']:,}",
-                      f"{f['size_ratio']:.2f}" if f.get("size_ratio") else "-",
-                      f"{lat['median']:.1f}", f"{lat['p90']:.1f}")
-    Console().print(t)
+    render(doc)
