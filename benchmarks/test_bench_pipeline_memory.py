@@ -17,37 +17,20 @@ Variants: ``npz`` (``np.savez``) and ``folder`` (PNG files), loaded as the pipel
 
 from __future__ import annotations
 
-import io
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from memory_helpers import PEAK_KB, images, measure, peak_mb, rss_growth_mb, write_folder
 
 SMALL, LARGE = 1_000, 50_000
 SHAPE = (16, 16, 3)
 LIMIT_MB = 200.0
 STREAMED = ("npz", "folder")
 
-_SCRIPT = r"""
-import json, resource, sys, time
+_SCRIPT = PEAK_KB + r"""
 from pathlib import Path
-
-
-def peak_kb():
-    # VmHWM is this process image's own peak; ru_maxrss would carry the parent's over exec.
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
 
 from tflbench import pipeline
 from tflbench.data.sources import load_dataset
@@ -75,32 +58,6 @@ print(json.dumps({"n": rec["dataset"]["n_train"] + rec["dataset"]["n_val"]
 """
 
 
-def _images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (10, *SHAPE), dtype=np.uint8)
-    y = np.arange(n) % 10
-    noise = rng.integers(0, 16, (n, *SHAPE), dtype=np.uint8)
-    return base[y] // 2 + noise, y
-
-
-def _write_folder(root: Path, n: int) -> Path:
-    """n PNGs in 10 class folders (a few encoded variants per class, copied as bytes)."""
-    from PIL import Image
-
-    x, _ = _images(40, seed=1)
-    encoded = []
-    for img in x:
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, format="PNG")
-        encoded.append(buf.getvalue())
-    for c in range(10):
-        (root / f"class{c}").mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        c = i % 10
-        (root / f"class{c}" / f"{i:05d}.png").write_bytes(encoded[c + 10 * (i // 10 % 4)])
-    return root
-
-
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory) -> Path:
     import keras
@@ -123,21 +80,17 @@ def specs(tmp_path_factory) -> dict[tuple[str, int], str]:
     out: dict[tuple[str, int], str] = {}
     for n in (SMALL, LARGE):
         d = tmp_path_factory.mktemp(f"pipeline{n}")
-        x, y = _images(n)
+        x, y = images(n, SHAPE)
         np.savez(d / "stored.npz", x=x, y=y)
         del x
-        folder = _write_folder(d / "images", n)
+        folder = write_folder(d / "images", n, SHAPE, "PNG", ".png")
         out[("npz", n)] = out[("npz-in-memory", n)] = f"npz:{d / 'stored.npz'}"
         out[("folder", n)] = f"folder:{folder}"
     return out
 
 
 def _measure(variant: str, spec: str, model: Path, cache: Path) -> dict[str, Any]:
-    res = subprocess.run([sys.executable, "-c", _SCRIPT, variant, spec, str(model), str(cache)],
-                         capture_output=True, text=True, timeout=1800, check=False)
-    if res.returncode != 0:
-        raise AssertionError(f"{variant} on {spec} failed:\n{res.stderr[-3000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return measure(_SCRIPT, [variant, spec, str(model), str(cache)], timeout=1800)
 
 
 @pytest.mark.parametrize("variant", [*STREAMED, "npz-in-memory"])
@@ -145,12 +98,12 @@ def test_pipeline_peak_memory(benchmark, specs, model_file, tmp_path, variant):
     small = _measure(variant, specs[(variant, SMALL)], model_file, tmp_path / "small")
     large = benchmark.pedantic(_measure, args=(variant, specs[(variant, LARGE)], model_file,
                                                tmp_path / "large"), rounds=1, iterations=1)
-    growth_mb = (large["peak_kb"] - small["peak_kb"]) / 1024.0
+    growth_mb = rss_growth_mb(small, large)
     assert small["n"] == SMALL and large["n"] == LARGE
     assert large["n_eval"] == LARGE // 10 and large["top1"] == 1.0
     benchmark.extra_info.update({
         "samples": [SMALL, LARGE],
-        "peak_mb": [round(small["peak_kb"] / 1024, 1), round(large["peak_kb"] / 1024, 1)],
+        "peak_mb": peak_mb(small, large),
         "growth_mb": round(growth_mb, 1),
         "seconds": [round(small["seconds"], 2), round(large["seconds"], 2)],
     })

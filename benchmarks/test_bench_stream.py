@@ -16,38 +16,20 @@ for contrast, ``npz-load`` (the whole set loaded with ``load_dataset``, not stre
 
 from __future__ import annotations
 
-import io
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from memory_helpers import PEAK_KB, images, measure, peak_mb, rss_growth_mb, write_folder
 
 SMALL, LARGE = 1_000, 50_000
 SHAPE = (32, 32, 3)
 LIMIT_MB = 200.0
 STREAMED = ("npz-stored", "npz-compressed", "npz-mmap", "folder")
 
-_SCRIPT = r"""
-import json, resource, sys, time
-import numpy as np
+_SCRIPT = PEAK_KB + r"""
 from tflbench.data import stream, sources
-
-
-def peak_kb():
-    # VmHWM is this process image's own peak; ru_maxrss would carry the parent's over exec.
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
 
 variant, path = sys.argv[1], sys.argv[2]
 base = peak_kb()
@@ -70,43 +52,17 @@ print(json.dumps({"n": n, "base_kb": base,
 """
 
 
-def _images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (10, *SHAPE), dtype=np.uint8)
-    y = np.arange(n) % 10
-    noise = rng.integers(0, 16, (n, *SHAPE), dtype=np.uint8)
-    return base[y] // 2 + noise, y
-
-
-def _write_folder(root: Path, n: int) -> Path:
-    """n JPEGs in 10 class folders (a few encoded variants per class, copied as bytes)."""
-    from PIL import Image
-
-    x, _ = _images(40, seed=1)
-    encoded = []
-    for img in x:
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, format="JPEG", quality=90)
-        encoded.append(buf.getvalue())
-    for c in range(10):
-        (root / f"class{c}").mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        c = i % 10
-        (root / f"class{c}" / f"{i:05d}.jpg").write_bytes(encoded[c + 10 * (i // 10 % 4)])
-    return root
-
-
 @pytest.fixture(scope="module")
 def sources_by_size(tmp_path_factory) -> dict[tuple[str, int], Path]:
     pytest.importorskip("PIL")
     out: dict[tuple[str, int], Path] = {}
     for n in (SMALL, LARGE):
         d = tmp_path_factory.mktemp(f"stream{n}")
-        x, y = _images(n)
+        x, y = images(n, SHAPE)
         np.savez(d / "stored.npz", x=x, y=y)
         np.savez_compressed(d / "compressed.npz", x=x, y=y)
         del x
-        folder = _write_folder(d / "images", n)
+        folder = write_folder(d / "images", n, SHAPE, "JPEG", ".jpg", quality=90)
         for variant in (*STREAMED, "npz-load"):
             out[(variant, n)] = (folder if variant == "folder" else
                                  d / ("compressed.npz" if variant == "npz-compressed"
@@ -115,11 +71,7 @@ def sources_by_size(tmp_path_factory) -> dict[tuple[str, int], Path]:
 
 
 def _measure(variant: str, path: Path) -> dict[str, Any]:
-    res = subprocess.run([sys.executable, "-c", _SCRIPT, variant, str(path)],
-                         capture_output=True, text=True, timeout=900, check=False)
-    if res.returncode != 0:
-        raise AssertionError(f"{variant} on {path} failed:\n{res.stderr[-3000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return measure(_SCRIPT, [variant, str(path)], timeout=900)
 
 
 @pytest.mark.parametrize("variant", [*STREAMED, "npz-load"])
@@ -127,11 +79,11 @@ def test_stream_peak_memory(benchmark, sources_by_size, variant):
     small = _measure(variant, sources_by_size[(variant, SMALL)])
     large = benchmark.pedantic(_measure, args=(variant, sources_by_size[(variant, LARGE)]),
                                rounds=1, iterations=1)
-    growth_mb = (large["peak_kb"] - small["peak_kb"]) / 1024.0
+    growth_mb = rss_growth_mb(small, large)
     assert small["n"] == SMALL and large["n"] == LARGE
     benchmark.extra_info.update({
         "samples": [SMALL, LARGE],
-        "peak_mb": [round(small["peak_kb"] / 1024, 1), round(large["peak_kb"] / 1024, 1)],
+        "peak_mb": peak_mb(small, large),
         "growth_mb": round(growth_mb, 1),
         "seconds_50k": round(large["seconds"], 2),
     })
