@@ -77,24 +77,14 @@ def load(
     keys = set(arrays)
     what = f"'{p}'"
     class_names = arrays.pop("class_names", None)
-    if {"x", "y"} <= keys:
-        parts: dict[str, tuple[Any, Any]] = {"all": (arrays["x"], arrays["y"])}
-    elif {"x_train", "y_train", "x_test", "y_test"} <= keys:
-        if fractions is not None:
-            raise ConfigError(
-                f"{what} already holds train/test splits, so split fractions do not apply. "
-                f"Received: fractions={fractions!r}. Drop the fractions, or save x and y only."
-            )
+    parts: dict[str, tuple[Any, Any]]
+    if has_own_splits(keys, what, fractions):
         parts = {s: (arrays[f"x_{s}"], arrays[f"y_{s}"]) for s in SPLIT_NAMES
                  if f"x_{s}" in arrays and f"y_{s}" in arrays}
         if ("x_val" in keys) != ("y_val" in keys):
             raise DataError(f"{what} has only one of x_val and y_val. Save both or neither.")
     else:
-        raise DataError(
-            f"{what} lacks the arrays it needs. Received keys: {sorted(keys) or 'none'}. "
-            "Expected 'x' and 'y' (optionally 'class_names'), or 'x_train', 'y_train', "
-            "'x_test', 'y_test' (optionally 'x_val', 'y_val')."
-        )
+        parts = {"all": (arrays["x"], arrays["y"])}
     return from_arrays(
         parts,
         name=name or p.stem,
@@ -139,17 +129,46 @@ def read_npz(path: Path, skip: Collection[str] = ()) -> dict[str, np.ndarray]:
             try:
                 out[key] = loaded[key]
             except ValueError:
-                raise DataError(
-                    f"Array '{key}' in '{path}' holds Python objects (dtype=object), which are "
-                    "refused for safety (allow_pickle=False). Save it as a numeric or string "
-                    "array, e.g. x.astype(np.uint8) or np.array(names, dtype=str)."
-                ) from None
+                raise object_array_error(f"Array '{key}' in '{path}'") from None
             except (OSError, zipfile.BadZipFile, EOFError) as exc:
-                raise DataError(
-                    f"Array '{key}' in '{path}' cannot be read ({exc}). The file may be "
-                    "truncated; write it again."
-                ) from None
+                raise unreadable_member_error(key, path, exc) from None
     return out
+
+
+def has_own_splits(keys: Collection[str], what: str,
+                   fractions: Sequence[float] | str | None) -> bool:
+    """Which layout an archive with members ``keys`` has: ``True`` for its own splits
+    (``x_train``...), ``False`` for ``x`` and ``y``; :class:`DataError` for neither."""
+    if {"x", "y"} <= set(keys):
+        return False
+    if {"x_train", "y_train", "x_test", "y_test"} <= set(keys):
+        if fractions is not None:
+            raise ConfigError(
+                f"{what} already holds train/test splits, so split fractions do not apply. "
+                f"Received: fractions={fractions!r}. Drop the fractions, or save x and y only."
+            )
+        return True
+    raise DataError(
+        f"{what} lacks the arrays it needs. Received keys: {sorted(keys) or 'none'}. "
+        "Expected 'x' and 'y' (optionally 'class_names'), or 'x_train', 'y_train', "
+        "'x_test', 'y_test' (optionally 'x_val', 'y_val')."
+    )
+
+
+def object_array_error(where: str) -> DataError:
+    """The error for an array of Python objects; ``where`` names it ("Array 'x' in '...'")."""
+    return DataError(
+        f"{where} holds Python objects (dtype=object), which are refused for safety "
+        "(allow_pickle=False). Save it as a numeric or string array, e.g. x.astype(np.uint8) "
+        "or np.array(names, dtype=str)."
+    )
+
+
+def unreadable_member_error(key: str, path: Path, exc: BaseException) -> DataError:
+    return DataError(
+        f"Array '{key}' in '{path}' cannot be read ({exc}). The file may be truncated; write it "
+        "again."
+    )
 
 
 def _members(path: Path) -> set[str]:
@@ -212,10 +231,7 @@ def _lazy_members(path: Path, keys: Sequence[str]) -> dict[str, LazyArray]:
         try:
             out[key] = NpzMember(open_member(path, key, tmp.path, "read"), tmp)
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise DataError(
-                f"Array '{key}' in '{path}' cannot be read ({exc}). The file may be "
-                "truncated; write it again."
-            ) from None
+            raise unreadable_member_error(key, path, exc) from None
     return out
 
 

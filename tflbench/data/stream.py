@@ -34,6 +34,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from tflbench.data import npz
 from tflbench.data import preprocess as pp
 from tflbench.data.base import VAL_FROM_TRAIN, Split, resolve_fractions, stratified_split
 from tflbench.errors import ConfigError, DataError
@@ -254,10 +255,7 @@ def read_member_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], bool
     except ValueError as exc:
         raise DataError(f"{where} is not a valid .npy array ({exc}). Write it again.") from None
     if dtype.hasobject:
-        raise DataError(
-            f"{where} holds Python objects (dtype=object), which are refused for safety "
-            "(allow_pickle=False). Save numeric arrays."
-        )
+        raise npz.object_array_error(where)
     return tuple(int(d) for d in shape), bool(fortran), dtype
 
 
@@ -331,8 +329,6 @@ def stream_npz(
     access: str = "read",
 ) -> NpzStream:
     """Stream one subset of an ``.npz`` (layout as in :mod:`tflbench.data.npz`)."""
-    from tflbench.data import npz
-
     _check_subset(subset)
     if access not in ("read", "mmap"):
         raise ConfigError(f"access must be 'read' or 'mmap'. Received: {access!r}.")
@@ -349,67 +345,46 @@ def stream_npz(
             try:
                 return np.asarray(f[key])
             except ValueError:
-                raise DataError(
-                    f"Array '{key}' in {what} holds Python objects (dtype=object), which are "
-                    "refused for safety (allow_pickle=False). Save numeric or string arrays."
-                ) from None
+                raise npz.object_array_error(f"Array '{key}' in {what}") from None
 
         names_arr = small("class_names") if "class_names" in keys else None
-        if {"x", "y"} <= keys:
-            x_key = {s: "x" for s in SUBSETS}
-            y_all = small("y")
-            label_sets = {"all": y_all}
-        elif {"x_train", "y_train", "x_test", "y_test"} <= keys:
-            if fractions is not None:
-                raise ConfigError(
-                    f"{what} already holds train/test splits, so split fractions do not apply."
-                    f" Received: fractions={fractions!r}."
-                )
-            label_sets = {s: small(f"y_{s}") for s in ("train", "val", "test")
-                          if f"y_{s}" in keys and f"x_{s}" in keys}
-            x_key = {"train": "x_train", "test": "x_test",
-                     "val": "x_val" if "val" in label_sets else "x_train"}
+        own_splits = npz.has_own_splits(keys, what, fractions)
+        if own_splits:
             if subset == "all":
                 raise ConfigError(
                     f"{what} holds separate splits; stream one of them: subset='train', "
                     "'val' or 'test'."
                 )
+            raw_labels = {s: small(f"y_{s}") for s in ("train", "val", "test")
+                          if f"y_{s}" in keys and f"x_{s}" in keys}
         else:
-            raise DataError(
-                f"{what} lacks the arrays it needs. Received keys: {sorted(keys) or 'none'}. "
-                "Expected 'x' and 'y', or 'x_train', 'y_train', 'x_test', 'y_test'."
-            )
+            raw_labels = {"all": small("y")}
+    # Without its own validation split, validation is a stratified part of the training split.
+    val_from_train = own_splits and subset in ("train", "val") and "val" not in raw_labels
+    x_key = "x_train" if val_from_train else f"x_{subset}" if own_splits else "x"
     tmp = tempfile.TemporaryDirectory(prefix="tflbench-npz-")
     try:
-        rows = open_member(p, x_key[subset], Path(tmp.name), access)
+        rows = open_member(p, x_key, Path(tmp.name), access)
         dummy = np.empty((0, *rows.shape[1:]), dtype=rows.dtype)
-        npz.check_images(dummy, x_key[subset], what, check_finite=False)
-        if rows.dtype == object:  # pragma: no cover - refused by _read_header
-            raise DataError(f"{what} holds object arrays.")
-        if "all" in label_sets:
-            y = npz.check_labels(label_sets["all"], rows.shape[0], "y", what)
+        npz.check_images(dummy, x_key, what, check_finite=False)
+        if not own_splits:
+            labels = {"all": npz.check_labels(raw_labels["all"], rows.shape[0], "y", what)}
+            y = labels["all"]
             index = (np.arange(len(y)) if subset == "all"
                      else stratified_split(y, resolve_fractions(fractions), seed)[
                          SUBSETS.index(subset)])
         else:
             labels = {s: npz.check_labels(v, len(v), f"y_{s}", what)
-                      for s, v in label_sets.items()}
-            y = labels["val" if subset == "val" and "val" in labels else
-                       "train" if subset == "val" else subset]
+                      for s, v in raw_labels.items()}
+            y = labels["train" if val_from_train else subset]
             if len(y) != rows.shape[0]:
                 raise DataError(
-                    f"{what}: {x_key[subset]} has {rows.shape[0]} rows but its labels "
+                    f"{what}: {x_key} has {rows.shape[0]} rows but its labels "
                     f"{len(y)}. Give one label per image."
                 )
-            if subset == "val" and "val" not in labels:
-                index = stratified_split(y, (1.0 - VAL_FROM_TRAIN, VAL_FROM_TRAIN), seed)[1]
-            elif subset == "train" and "val" not in labels:
-                index = stratified_split(y, (1.0 - VAL_FROM_TRAIN, VAL_FROM_TRAIN), seed)[0]
-            else:
-                index = np.arange(len(y))
-            label_sets = labels
-        all_y = np.concatenate([np.asarray(v).reshape(-1) for v in label_sets.values()])
-        names = npz.resolve_class_names(names_arr, all_y.astype(np.int64), what)
+            index = (stratified_split(y, (1.0 - VAL_FROM_TRAIN, VAL_FROM_TRAIN), seed)[
+                ("train", "val").index(subset)] if val_from_train else np.arange(len(y)))
+        names = npz.resolve_class_names(names_arr, np.concatenate(list(labels.values())), what)
         default = "unit" if rows.dtype == np.uint8 else "raw"
         spec = pp.with_defaults(preprocessing, input_size=input_size, default_named=default)
         spec.update({"layout": "NHWC", "dtype": "float32", "raw_dtype": str(rows.dtype)})
