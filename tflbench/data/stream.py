@@ -133,7 +133,6 @@ class FolderStream(Stream):
         self.class_names = tuple(class_names)
         self.preprocessing = dict(spec)
         self._decoder = BatchDecoder(spec, root)
-        self._root = root
 
     def __len__(self) -> int:
         return len(self.files)
