@@ -139,7 +139,7 @@ def test_unknown_parameter_is_a_config_error(name: str) -> None:
 @pytest.mark.parametrize(("param", "value"), [
     ("epochs", 0), ("learning_rate", -1.0), ("optimizer", "adagrad"), ("seed", "x"),
     ("input_size", 16), ("alpha", 0.0), ("weights", "/no/such/file.weights.h5"),
-    ("preprocessing", "no_such_family"),
+    ("preprocessing", "no_such_family"), ("augment", "yes"), ("fine_tune_layers", -1),
 ])
 def test_bad_parameters_name_themselves(param: str, value: object) -> None:
     ds, _ = random_dataset((32, 32, 3), 2)
@@ -258,6 +258,40 @@ def test_mismatched_weights_file_is_a_model_load_error(tmp_path: Path) -> None:
 # -------------------------------------------------------------------------------- training
 
 
+def test_unfreeze_top_keeps_batchnorm_frozen() -> None:
+    import keras
+
+    from tflbench.models.recipes import _transfer as tr
+
+    backbone = tr.build_backbone("t", "mobilenet_v2", (32, 32, 3), None, alpha=0.35)
+    backbone.trainable = False
+    count = tr.unfreeze_top(backbone, 12)
+    top, rest = backbone.layers[-12:], backbone.layers[:-12]
+    assert not any(layer.trainable for layer in rest)
+    assert not any(layer.trainable for layer in top
+                   if isinstance(layer, keras.layers.BatchNormalization))
+    unfrozen = [layer for layer in top if layer.trainable and layer.weights]
+    assert unfrozen and len(unfrozen) == count
+
+
+def test_augmented_batches_keep_labels_and_cover_every_sample() -> None:
+    from tflbench.models.recipes import _transfer as tr
+
+    x = np.zeros((10, 8, 8, 3), np.float32)
+    x[np.arange(10), 0, 0, 0] = np.arange(10)  # sample id in a pixel that a flip moves
+    y = tr.one_hot(np.arange(10) % 2, 2)
+    batches = tr.augmented_batches(x, y, 4, tr.augmentation(rotation=0, zoom=0), seed=0)
+    assert len(batches) == 3
+    seen = []
+    for i in range(len(batches)):
+        xb, yb = batches[i]
+        assert xb.shape[1:] == (8, 8, 3) and len(xb) == len(yb)
+        ids = np.rint(np.maximum(xb[:, 0, 0, 0], xb[:, 0, -1, 0])).astype(int)
+        np.testing.assert_array_equal(yb.argmax(1), ids % 2)
+        seen.extend(ids)
+    assert sorted(seen) == list(range(10))
+
+
 def test_fashion_cnn_trains_and_converts() -> None:
     import keras
 
@@ -364,12 +398,23 @@ def test_densenet_augmentation_is_inactive_at_inference() -> None:
 
 
 @pytest.mark.slow
-def test_cats_vs_dogs_densenet_trains_fine_tunes_and_converts() -> None:
+def test_cats_vs_dogs_densenet_trains_fine_tunes_and_converts(tmp_path: Path) -> None:
+    import keras
+
+    keras.utils.set_random_seed(4)
+    source = keras.applications.DenseNet121(include_top=False, weights=None,
+                                            input_shape=(32, 32, 3))
+    path = tmp_path / "densenet121.weights.h5"
+    source.save_weights(path)
+    before = [np.asarray(w) for w in source.get_weights()]
     ds, _ = random_dataset((32, 32, 3), 2, n_train=16, n_eval=4)
     model, prepared = train_recipe("cats-vs-dogs-densenet121", ds, input_size=32,
-                                   weights="none", fine_tune_layers=5, fine_tune_epochs=1,
-                                   batch_size=8)
+                                   weights=str(path), fine_tune_layers=5, fine_tune_epochs=1,
+                                   fine_tune_learning_rate=1e-2, batch_size=8)
     assert prepared.preprocessing["named"] == "densenet"
+    changed = [not np.array_equal(a, b) for a, b in zip(backbone_of(model).get_weights(),
+                                                        before, strict=True)]
+    assert any(changed[-6:]) and not any(changed[:-12])  # only the top layers trained
     probs = check_probabilities(model, prepared)
     np.testing.assert_array_equal(probs, model.predict(prepared.test.x, verbose=0))
     check_converts(model, prepared, probs)

@@ -104,7 +104,8 @@ RECIPES: dict[str, Recipe] = {
                       "optimizer": "adam", "seed": 0, "input_size": 224, "alpha": 1.0,
                       "dropout": 0.2, "label_smoothing": 0.1, "weights": "imagenet",
                       "preprocessing": "mobilenet_v2", "fine_tune_layers": 0,
-                      "fine_tune_epochs": 3, "fine_tune_learning_rate": 1e-4},
+                      "fine_tune_epochs": 3, "fine_tune_learning_rate": 1e-4,
+                      "augment": True},
             module=f"{_PKG}.image_folder",
         ),
     )

@@ -248,7 +248,7 @@ def apply_backbone(backbone: keras.Model, x: Any, *, pretrained: bool) -> Any:
     so the whole network must train (from scratch).
     """
     if pretrained:
-        backbone.trainable = False
+        backbone.trainable = False  # frozen BatchNorm uses its moving statistics, always
         return backbone(x, training=False)
     backbone.trainable = True
     return backbone(x)
@@ -429,8 +429,14 @@ def fit(
     optimizer: keras.optimizers.Optimizer,
     label_smoothing: float,
     progress: bool,
+    augment: Any = None,
+    seed: int = 0,
 ) -> None:
-    """Compile and fit ``model`` end to end on ``dataset.train``, validated on ``dataset.val``."""
+    """Compile and fit ``model`` end to end on ``dataset.train``, validated on ``dataset.val``.
+
+    ``augment`` (a Keras layer or model, e.g. from :func:`augmentation`) is applied to each
+    training batch outside the model, so the trained model carries no augmentation layers.
+    """
     import keras
 
     model.compile(
@@ -438,19 +444,75 @@ def fit(
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
     )
-    model.fit(
-        dataset.train.x, one_hot(dataset.train.y, dataset.num_classes),
-        validation_data=(dataset.val.x, one_hot(dataset.val.y, dataset.num_classes)),
-        epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbosity(progress),
-    )
+    y = one_hot(dataset.train.y, dataset.num_classes)
+    val = (dataset.val.x, one_hot(dataset.val.y, dataset.num_classes))
+    if augment is None:
+        model.fit(dataset.train.x, y, validation_data=val, epochs=epochs, batch_size=batch_size,
+                  shuffle=True, verbose=verbosity(progress))
+        return
+    batches = augmented_batches(dataset.train.x, y, batch_size, augment, seed)
+    model.fit(batches, validation_data=val, epochs=epochs, verbose=verbosity(progress))
+
+
+def augmentation(flip: str = "horizontal", rotation: float = 0.1, zoom: float = 0.1,
+                 seed: int = 0) -> keras.Model:
+    """Random flips, rotations (fraction of a full turn) and zoom, as one Keras model."""
+    import keras
+    from keras import layers
+
+    steps: list[Any] = []
+    if flip != "none":
+        steps.append(layers.RandomFlip(flip, seed=seed))
+    if rotation > 0:
+        steps.append(layers.RandomRotation(rotation, fill_mode="reflect", seed=seed + 1))
+    if zoom > 0:
+        steps.append(layers.RandomZoom(zoom, fill_mode="reflect", seed=seed + 2))
+    return keras.Sequential(steps, name="augmentation")
+
+
+def augmented_batches(x: np.ndarray, y: np.ndarray, batch_size: int, augment: Any,
+                      seed: int) -> Any:
+    """A ``keras.utils.PyDataset`` of shuffled, augmented training batches (seeded order)."""
+    import keras
+
+    class Batches(keras.utils.PyDataset):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(x))
+
+        def __len__(self) -> int:
+            return -(-len(x) // batch_size)
+
+        def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+            idx = np.sort(self.order[i * batch_size : (i + 1) * batch_size])
+            return np.asarray(augment(x[idx], training=True), dtype=np.float32), y[idx]
+
+        def on_epoch_end(self) -> None:
+            self.order = self.rng.permutation(len(x))
+
+    return Batches()
 
 
 def unfreeze_top(backbone: keras.Model, n: int) -> int:
     """Make the top ``n`` layers of ``backbone`` trainable, the rest frozen; return how many
-    layers hold weights among those unfrozen."""
+    layers with weights were unfrozen.
+
+    BatchNormalization layers stay frozen. In Keras 3 a frozen BatchNormalization always
+    normalises with its moving statistics, while a trainable one switches to batch statistics
+    during ``fit`` (a ``training=False`` given when the model was built does not survive: the
+    outer ``fit`` passes ``training=True`` down). Unfreezing them would replace the ImageNet
+    statistics the head was trained on with those of small batches.
+    """
+    import keras
+
     backbone.trainable = True
     layers: Sequence[Any] = backbone.layers
     cut = max(0, len(layers) - n)
-    for layer in layers[:cut]:
-        layer.trainable = False
-    return sum(1 for layer in layers[cut:] if layer.weights)
+    count = 0
+    for i, layer in enumerate(layers):
+        frozen = i < cut or isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = not frozen
+        if not frozen and layer.weights:
+            count += 1
+    return count

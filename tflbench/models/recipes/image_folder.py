@@ -14,8 +14,10 @@ Training has two phases:
    optimisation as running the frozen backbone every step, in a fraction of the time;
 2. optionally (``fine_tune_layers`` > 0 and ``fine_tune_epochs`` > 0) the top
    ``fine_tune_layers`` layers of the backbone are unfrozen and the whole model is trained end
-   to end for ``fine_tune_epochs`` at ``fine_tune_learning_rate``. BatchNorm keeps its
-   ImageNet statistics (inference mode) as usual when fine-tuning on small sets.
+   to end for ``fine_tune_epochs`` at ``fine_tune_learning_rate``, on batches randomly
+   flipped, rotated and zoomed when ``augment`` is true (outside the model: the trained model
+   has no augmentation layers). BatchNorm layers stay frozen with their ImageNet statistics,
+   as usual when fine-tuning on small sets.
 
 With ``weights="none"`` there is nothing to transfer (an untrained backbone's features are close
 to zero), so the whole network trains from scratch for ``epochs`` instead, BatchNorm included.
@@ -30,6 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tflbench.data.base import Dataset
+from tflbench.errors import ConfigError
 from tflbench.models.recipes import _transfer as tr
 
 if TYPE_CHECKING:
@@ -103,6 +106,10 @@ def train(dataset: Dataset, *, progress: bool = True, **overrides: Any) -> keras
     fine_tune_epochs = tr.check_int(NAME, "fine_tune_epochs", p["fine_tune_epochs"], minimum=0)
     fine_tune_learning_rate = tr.check_float(NAME, "fine_tune_learning_rate",
                                              p["fine_tune_learning_rate"], 0.0, 10.0)
+    augment = p["augment"]
+    if not isinstance(augment, bool):
+        raise ConfigError(f"Recipe '{NAME}' expected augment true or false. "
+                          f"Received: augment={augment!r}.")
     resolved_weights = tr.check_weights(NAME, p["weights"])
     dataset = prepare(dataset, **overrides)
     tr.check_dataset(NAME, dataset, channels=3)
@@ -133,5 +140,6 @@ def train(dataset: Dataset, *, progress: bool = True, **overrides: Any) -> keras
             model, dataset, epochs=fine_tune_epochs, batch_size=batch_size,
             optimizer=tr.make_optimizer(opt_name, fine_tune_learning_rate),
             label_smoothing=label_smoothing, progress=progress,
+            augment=tr.augmentation(seed=seed) if augment else None, seed=seed,
         )
     return model
