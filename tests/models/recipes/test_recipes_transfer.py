@@ -187,6 +187,19 @@ def test_prepare_is_a_no_op_on_prepared_data() -> None:
     assert fashion.prepare(gray) is gray
 
 
+def test_prepare_reads_lazily_loaded_folders_into_memory(tmp_path: Path) -> None:
+    from tflbench.data.sources import load_dataset
+
+    root = write_image_folder(tmp_path / "photos", per_class=4, size=32)
+    lazy = load_dataset(f"folder:{root}?size=32&preprocess=mobilenet_v2&fractions=0.5/0.25/0.25",
+                        lazy=True)
+    assert not isinstance(lazy.train.x, np.ndarray)
+    out = get_recipe("image-folder-mobilenetv2").load_module().prepare(lazy, input_size=32)
+    for split, source in ((out.train, lazy.train), (out.test, lazy.test)):
+        assert isinstance(split.x, np.ndarray)
+        np.testing.assert_allclose(split.x, np.asarray(source.x), atol=1e-6)
+
+
 def test_prepare_rejects_non_image_data() -> None:
     flat = Dataset(name="flat", class_names=("a", "b"),
                    train=Split(np.zeros((4, 8), np.float32), np.array([0, 1, 0, 1])),

@@ -310,7 +310,8 @@ def reprocess(
     color: str | None = None,
 ) -> Dataset:
     """Return ``dataset`` with inputs at ``size`` (None: keep), ``color`` (None: keep) and
-    the numbers of ``preprocessing``; the same dataset when nothing changes.
+    the numbers of ``preprocessing``, read into memory; the same dataset when nothing changes
+    and it is in memory already.
 
     The dataset's recorded spec is inverted to recover the raw pixels, so a dataset loaded with
     any preprocessing (e.g. the default ``x / 255``) can be prepared for any backbone. The new
@@ -325,7 +326,9 @@ def reprocess(
         )
     channels = {"rgb": 3, "grayscale": 1}.get(color or "", shape[-1])
     same_size = size is None or tuple(shape[:2]) == tuple(size)
-    if _same_numbers(src, preprocessing) and same_size and channels == shape[-1]:
+    lazy = any(not isinstance(sp.x, np.ndarray) for sp in (dataset.train, dataset.val,
+                                                           dataset.test))
+    if _same_numbers(src, preprocessing) and same_size and channels == shape[-1] and not lazy:
         return dataset
     uint8 = src.get("raw_dtype") == "uint8"
     if not uint8 and not _same_numbers(src, preprocessing):
@@ -406,8 +409,8 @@ def fit_head_on_features(
     """
     import keras
 
-    f_train = features(extractor, dataset.train.x, batch_size, progress, "train")
-    f_val = features(extractor, dataset.val.x, batch_size, progress, "val")
+    f_train = features(extractor, np.asarray(dataset.train.x), batch_size, progress, "train")
+    f_val = features(extractor, np.asarray(dataset.val.x), batch_size, progress, "val")
     head.compile(
         optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
@@ -450,7 +453,7 @@ def fit(
         model.fit(dataset.train.x, y, validation_data=val, epochs=epochs, batch_size=batch_size,
                   shuffle=True, verbose=verbosity(progress))
         return
-    batches = augmented_batches(dataset.train.x, y, batch_size, augment, seed)
+    batches = augmented_batches(np.asarray(dataset.train.x), y, batch_size, augment, seed)
     model.fit(batches, validation_data=val, epochs=epochs, verbose=verbosity(progress))
 
 
