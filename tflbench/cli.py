@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # TensorFlow's C++ start-up chatter (CPU features, oneDNN) is noise for users of a CLI.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
@@ -60,8 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tflbench: interrupted", file=sys.stderr)
         return 130
-    except InternalError as exc:
-        print(f"tflbench: internal error (please report it): {exc}", file=sys.stderr)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"tflbench: error: cannot access{where}: {exc.strerror or exc}. Check the path "
+              "and its permissions.", file=sys.stderr)
+        return EXIT_USER
+    except (InternalError, Exception) as exc:
+        import traceback
+
+        traceback.print_exc()
+        print(f"tflbench: internal error (please report it with the traceback above): "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
 
 

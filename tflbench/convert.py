@@ -9,10 +9,7 @@ time taken and the converter's warnings are recorded. A failure raises
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import sys
 import tempfile
 import time
 import warnings
@@ -22,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tflbench.capture import captured_fds
 from tflbench.errors import ConversionError
 from tflbench.modes import Mode
 
@@ -46,30 +44,6 @@ class ConversionOutcome:
     def record(self, cached: bool = False) -> dict[str, Any]:
         return {"path": self.path, "seconds": round(self.seconds, 3),
                 "warnings": list(self.warnings), "cached": cached}
-
-
-@contextlib.contextmanager
-def _captured_output() -> Iterator[list[str]]:
-    """Capture fd-level stdout/stderr (TensorFlow's C++ logging) into a list of lines."""
-    lines: list[str] = []
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        try:
-            for fd in (1, 2):
-                os.dup2(tmp.fileno(), fd)
-            with contextlib.redirect_stdout(sys.stderr):
-                yield lines
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            for fd, dup in saved.items():
-                os.dup2(dup, fd)
-                os.close(dup)
-            tmp.seek(0)
-            text = tmp.read().decode("utf-8", errors="replace")
-            lines.extend(line for line in text.splitlines() if line.strip())
 
 
 def _representative(x: np.ndarray) -> Any:
@@ -122,7 +96,7 @@ def convert(
     py_warnings: list[str] = []
     path = "from_keras_model"
     try:
-        with _captured_output() as captured, warnings.catch_warnings(record=True) as wlist:
+        with captured_fds() as captured, warnings.catch_warnings(record=True) as wlist:
             warnings.simplefilter("always")
             try:
                 conv = tf.lite.TFLiteConverter.from_keras_model(model)

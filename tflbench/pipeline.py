@@ -103,6 +103,7 @@ def subject_from_recipe(
 
     recipe = get_recipe(name)
     full = recipe.params(**params)
+    check_data_spec(dataset)
 
     def load_dataset() -> Dataset:
         # Training needs the inputs in memory: a lazily loaded dataset is read whole here.
@@ -158,6 +159,7 @@ def subject_from_model_file(
     if not p.exists():
         raise ModelLoadError(f"Model not found: {p}. Check the path.")
     model_kind(p)  # validates the kind early, without TensorFlow
+    check_data_spec(dataset)
 
     def load_dataset() -> Dataset:
         if isinstance(dataset, Dataset):
@@ -180,6 +182,19 @@ def subject_from_model_file(
 def default_subjects() -> list[Subject]:
     """The embedded default: two reference models on scikit-learn's 8x8 digits."""
     return [subject_from_recipe("digits-cnn"), subject_from_recipe("digits-mobilenet")]
+
+
+def check_data_spec(spec: Dataset | str | dict[str, Any] | None) -> None:
+    """Fail fast, before any training or conversion, on a malformed spec or a missing path."""
+    if spec is None or isinstance(spec, Dataset):
+        return
+    from tflbench.data.sources import parse_spec
+    from tflbench.errors import DataError
+
+    parsed = parse_spec(spec)
+    if parsed.kind in ("npz", "folder") and not Path(parsed.target).exists():
+        raise DataError(f"Data not found: {parsed.target} (from the data spec {spec!r}). "
+                        "Check the path.")
 
 
 def load_data_spec(spec: str | dict[str, Any], lazy: bool | str = False) -> Dataset:
@@ -253,7 +268,9 @@ class _SubjectRun:
     def prepare(self) -> None:
         s = self.subject
         self.progress(s.name, None, "loading data")
+        self.stage = "data"
         self.dataset = s.load_dataset()
+        self.stage = "model"
         self.eval = _eval_split(self.dataset, self.settings)
         mkey = s.model_key(self.dataset)
         meta = self.cache.get_json("model-meta", mkey)
@@ -372,8 +389,11 @@ def run_subject(subject: Subject, settings: RunSettings, cache: Cache | None = N
     try:
         sr.prepare()
     except TflbenchError as exc:
+        stage = getattr(sr, "stage", "data")
         record["error"] = str(exc)
-        record["modes"] = [_failed_record(m.name, "model", str(exc)) for m in settings.modes]
+        record["stage"] = stage
+        record["modes"] = [_failed_record(m.name, stage, str(exc)) for m in settings.modes]
+        progress(subject.name, None, f"error: {exc}")
         return record
     record.update(model_sha256=sr.model_sha256, dataset=sr.dataset.describe(),
                   keras=sr.keras_cls.to_dict())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tflbench.capture import captured_fds
 from tflbench.errors import ModelFileError, RuntimeBackendError
 
 #: (backend name, module holding ``Interpreter``, distribution name for the version)
@@ -124,6 +126,16 @@ class TensorInfo:
         return bool(np.issubdtype(self.dtype, np.integer) and self.scale != 0)
 
 
+#: Lines the runtime prints on every interpreter creation; dropped, everything else is kept.
+_RUNTIME_CHATTER = ("Created TensorFlow Lite XNNPACK delegate for CPU",)
+
+
+def _reemit(lines: list[str]) -> None:
+    for line in lines:
+        if not any(c in line for c in _RUNTIME_CHATTER):
+            print(line, file=sys.stderr)
+
+
 def read_model_bytes(model: str | os.PathLike[str] | bytes) -> tuple[bytes, str]:
     """Read and sanity-check a ``.tflite`` flatbuffer; returns ``(bytes, label)``."""
     if isinstance(model, (bytes, bytearray, memoryview)):
@@ -180,8 +192,9 @@ class Runner:
             kwargs["experimental_op_resolver_type"] = resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         t0 = time.perf_counter_ns()
         try:
-            self._interp = mod.Interpreter(**kwargs)
-            self._interp.allocate_tensors()
+            with captured_fds((2,)) as logged:
+                self._interp = mod.Interpreter(**kwargs)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(
                 f"The runtime ({self.backend['name']} {self.backend['version']}) rejected "
@@ -189,6 +202,7 @@ class Runner:
                 "re-convert it or upgrade the runtime."
             ) from None
         self.init_us = (time.perf_counter_ns() - t0) / 1000.0
+        _reemit(logged)
         ins, outs = self._interp.get_input_details(), self._interp.get_output_details()
         if len(ins) != 1 or len(outs) != 1:
             raise RuntimeBackendError(

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tflbench.errors import ConfigError, GateError, TflbenchError
+
 NAME = "run"
 HELP = ("Train or load reference models, convert under every mode, measure agreement, accuracy, "
         "size and latency, and write reports (default: the embedded digits subject).")
@@ -83,15 +85,35 @@ def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     if getattr(args, "report_dir", None) is not None:
         changes["report_dir"] = args.report_dir
     settings = settings.replace(**changes)
+    if args.name and len(args.model) != 1:
+        raise ConfigError(f"--name names a single --model. Received: --name {args.name!r} with "
+                          f"{len(args.model)} --model options; name each run separately or "
+                          "use a project config with one [[models]] entry per model.")
     for path in args.model:
         subjects.append(pipeline.subject_from_model_file(
-            path, args.data, name=args.name if len(args.model) == 1 else None,
-            safe_mode=not args.unsafe_model_loading))
+            path, args.data, name=args.name, safe_mode=not args.unsafe_model_loading))
     for recipe in args.recipe:
         subjects.append(pipeline.subject_from_recipe(recipe, args.data))
     if not subjects:
         subjects = pipeline.default_subjects()
+    _unique_names(subjects)
     return settings, subjects
+
+
+def _unique_names(subjects: list[Any]) -> None:
+    """Two subjects named alike (model.keras and model.h5) would merge in reports: rename the
+    later ones after their source file name, then with a number."""
+    seen: set[str] = set()
+    for s in subjects:
+        name = s.name
+        if name in seen:
+            name = Path(s.source).name if s.source and not s.source.startswith("recipe:") \
+                else name
+            base, i = name, 2
+            while name in seen:
+                name, i = f"{base}-{i}", i + 1
+            s.name = name
+        seen.add(name)
 
 
 def run_with_progress(settings: Any, subjects: list[Any], quiet: bool = False) -> dict[str, Any]:
@@ -115,6 +137,8 @@ def run_with_progress(settings: Any, subjects: list[Any], quiet: bool = False) -
                 bar.advance(task)
                 if message == "failed":
                     console.print(f"[red]✗[/red] {where} failed (see the report)")
+            elif message.startswith("error: "):  # reported once, at the end
+                bar.advance(task, len(settings.modes))
             else:
                 bar.update(task, description=f"{where}: {message}")
 
@@ -123,18 +147,27 @@ def run_with_progress(settings: Any, subjects: list[Any], quiet: bool = False) -
 
 def main(args: argparse.Namespace) -> int:
     settings, subjects = settings_and_subjects(args)
+    baseline_path = getattr(args, "baseline", None) or args._project.baseline.path
+    if baseline_path is not None:
+        from tflbench.results import load
+
+        load(baseline_path)  # a missing or malformed baseline is an error before any work
     t0 = time.perf_counter()
     doc = run_with_progress(settings, subjects, quiet=args.quiet)
     doc["settings"]["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    broken = [f"{m['name']}: {m['error']}" for m in doc["models"] if m.get("error")]
+    if broken and len(broken) == len(doc["models"]):
+        raise TflbenchError("\n".join(broken))  # nothing was measured: just the error
     gate_lines = apply_gates(doc, args._project, getattr(args, "baseline", None))
     report_dir = Path(settings.report_dir)
     written = _write_reports(doc, report_dir)
     _print_summary(doc)
     for fmt, path in written.items():
         print(f"{fmt}: {path}")
+    if broken:
+        # The other subjects' results are written above; the broken input is one error.
+        raise TflbenchError("\n".join(broken))
     if gate_lines and args.strict:
-        from tflbench.errors import GateError
-
         raise GateError(gate_lines)
     return 0
 

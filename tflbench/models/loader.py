@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,12 @@ def load_model(path: str | os.PathLike[str], *, safe_mode: bool = True) -> Any:
     if not p.exists():
         raise ModelLoadError(f"Model not found: {p}. Check the path.")
     kind = model_kind(p)
+    if kind == "keras" and not zipfile.is_zipfile(p):
+        raise ModelLoadError(
+            f"{p} is not a valid .keras file (not a zip archive: truncated, corrupt or of "
+            "another format). Save the model again with model.save('model.keras') and copy it "
+            "completely."
+        )
     import keras  # lazy: TensorFlow is needed only to load/convert
 
     try:
@@ -55,7 +62,7 @@ def load_model(path: str | os.PathLike[str], *, safe_mode: bool = True) -> Any:
     except ModelLoadError:
         raise
     except Exception as exc:  # Keras raises many types for bad files
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__).rstrip(".")
         hint = ""
         if kind == "keras" and safe_mode and "safe_mode" in str(exc):
             hint = (" The model uses a Lambda layer or custom code, refused by safe_mode; "
