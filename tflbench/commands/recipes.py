@@ -12,17 +12,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pass
 
 
-def main(args: argparse.Namespace) -> int:
-    from rich.console import Console
+def recipes_table() -> object:
+    """The recipes as a rich table. Recipe names never wrap or truncate; the details column
+    (description, default data, default parameters) wraps between words."""
+    from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from tflbench.models.recipes import RECIPES
 
-    t = Table(title="Recipes")
-    for col in ("recipe", "default data", "parameters", "description"):
-        t.add_column(col)
+    t = Table(title="Recipes", box=box.SIMPLE_HEAD, pad_edge=False, show_lines=True)
+    t.add_column("recipe", no_wrap=True, min_width=max(len(r) for r in RECIPES))
+    t.add_column("description, default data and parameters", overflow="fold", ratio=1,
+                 min_width=24)
     for r in RECIPES.values():
         params = ", ".join(f"{k}={v}" for k, v in r.defaults.items())
-        t.add_row(r.name, r.dataset, params, r.description)
-    Console().print(t)
+        details = Text.assemble(r.description, "\n", ("data: ", "dim"), r.dataset, "\n",
+                                ("parameters: ", "dim"), params)
+        t.add_row(r.name, details)
+    return t
+
+
+def main(args: argparse.Namespace) -> int:
+    from tflbench.reports.terminal import make_console
+
+    make_console().print(recipes_table())
     return 0

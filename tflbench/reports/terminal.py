@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import os
+import sys
+from typing import IO, Any, Literal
 
 from rich import box
 from rich.console import Console
@@ -22,6 +24,48 @@ from tflbench.reports.table import (
     merge_warnings,
     verdict,
 )
+
+
+class _StripTrailing:
+    """A text stream that drops the trailing spaces rich pads table cells with, line by line
+    (for output that goes to a file or a pipe, not to a terminal)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._pending)
+            self._pending = ""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+def make_console(*, stderr: bool = False, piped_width: int | None = None) -> Console:
+    """A rich console for standard output (or error). On a terminal it is rich's own; otherwise
+    it is ``COLUMNS`` wide (``piped_width``, else rich's default, when unset) and its lines carry
+    no trailing padding."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    width: int | None = None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.strip().isdigit() and int(columns) > 0:
+        width = int(columns)
+    elif piped_width is not None:
+        width = piped_width
+    return Console(file=_StripTrailing(stream), width=width)
+
 
 #: Display bands for colouring only (release thresholds live in tflbench.gates):
 #: top-1 agreement and accuracy delta (fractions) at or above the first value are green, at or
@@ -105,7 +149,7 @@ def summary_tables(doc: dict[str, Any], rows: list[Row] | None = None,
 
 def render(doc: dict[str, Any], console: Console | None = None) -> None:
     """Print the report of ``doc`` to ``console`` (a new stdout console when None)."""
-    console = console or Console()
+    console = console or make_console()
     rows = build_rows(doc)
     for w in merge_warnings(doc):
         console.print(Text("warning: " + w, style="yellow"))
