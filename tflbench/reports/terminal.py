@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 from rich import box
 from rich.console import Console
@@ -64,7 +64,7 @@ def make_console(*, stderr: bool = False, piped_width: int | None = None) -> Con
         width = int(columns)
     elif piped_width is not None:
         width = piped_width
-    return Console(file=_StripTrailing(stream), width=width)
+    return Console(file=cast(IO[str], _StripTrailing(stream)), width=width)
 
 
 #: Display bands for colouring only (release thresholds live in tflbench.gates):
