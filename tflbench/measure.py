@@ -308,8 +308,6 @@ def measure_bundle(
                 "problems": list(bundle.problems),
             },
         }, device=device)
-        if bundle.problems:
-            say(f"bundle problems ({len(bundle.problems)}): " + "; ".join(bundle.problems))
         _warm_up_runtime(bundle, backend)
 
         for bm in bundle.models:
@@ -336,8 +334,6 @@ def measure_bundle(
                 rec = _measure_mode(bm, md, keras_cls, top_k=top_k, num_threads=num_threads,
                                     xnnpack=xnnpack, backend=backend, settings=settings,
                                     sweep=combos, e2e=e2e)
-                if rec["status"] == "failed":
-                    say(f"  failed ({rec['stage']}): {rec['error']}")
                 model_rec["modes"].append(rec)
             doc["models"].append(model_rec)
         results.validate(doc, source="device results")

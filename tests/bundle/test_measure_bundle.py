@@ -138,8 +138,8 @@ def test_cli_writes_results_and_prints_tables(tmp_path: Path,
     assert doc["device"] == "pi-test"
     assert doc["settings"]["latency"]["min_runs"] == 5
     assert "gates" in doc and all(g["passed"] for g in doc["gates"])
-    assert "digits-mini/int8" in printed and "latency sweep" in printed
-    assert "host-results.json" in printed
+    assert "digits-mini" in printed and "int8" in printed and "latency sweep" in printed
+    assert f"merge with the host: tflbench report {FIXTURE} {out}" in " ".join(printed.split())
 
 
 def test_cli_user_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

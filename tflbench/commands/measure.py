@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,100 +81,174 @@ def _fmt(v: Any, spec: str = ".1f", none: str = "-") -> str:
         return str(v)
 
 
-def summary_table(doc: dict[str, Any], host: dict[tuple[str, str], dict[str, Any]]) -> Any:
-    """Main table: quality, latency (µs), init time and memory per model/mode."""
+#: Columns left out first (last ones first) when the console is too narrow for a table.
+DROP_ORDER = ("host p50", "e2e p50", "p90", "1st µs", "init ms")
+#: The RSS growth cell when VmRSS did not grow (see :data:`RSS_NOTE`).
+NO_GROWTH = "—"
+RSS_NOTE = ("RSS kB: growth of the resident set ({source}) over load, tensor allocation and the "
+            "first invoke. {dash} = no growth seen: RSS counts whole pages and reuses memory "
+            "freed by the modes measured before, so a small model can load without raising it.")
+
+
+def _fit(headers: list[str], rows: list[list[str]], width: int) -> tuple[list[int], list[str]]:
+    """Indices of the columns that fit ``width`` (dropping :data:`DROP_ORDER` first) and the
+    names of the columns left out."""
+    keep = list(range(len(headers)))
+    hidden: list[str] = []
+
+    def need() -> int:
+        # content, one space of padding each side and one separator between columns
+        return sum(max([len(headers[i])] + [len(r[i]) for r in rows]) + 3 for i in keep) - 3
+
+    for name in DROP_ORDER:
+        if need() <= width:
+            break
+        if name in headers and headers.index(name) in keep:
+            keep.remove(headers.index(name))
+            hidden.append(name)
+    return keep, hidden
+
+
+def _table(title: str | None, headers: list[str], rows: list[list[str]], keep: list[int],
+           left: int = 1) -> Any:
+    """A rich table of ``rows`` (plain text cells) with the columns ``keep``; the first
+    ``left`` columns are keys: left-aligned and never wrapped or cut."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
+    t = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+              pad_edge=False, show_edge=False)
+    for i in keep:
+        if i < left:
+            t.add_column(headers[i], justify="left", no_wrap=True,
+                         min_width=max([len(headers[i])] + [len(r[i]) for r in rows]))
+        else:
+            t.add_column(headers[i], justify="right", no_wrap=True)
+    for r in rows:
+        t.add_row(*[Text(r[i], style="red" if r[i].startswith("failed") else "") for i in keep])
+    return t
+
+
+def summary_rows(model: dict[str, Any], host: dict[tuple[str, str], dict[str, Any]]
+                 ) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of one model's main table: quality, latency (µs), init and memory."""
+    headers = ["mode", "agree", "acc (Δ)", "p50", "p90", "e2e p50", "host p50", "init ms",
+               "1st µs", "RSS kB"]
+    rows = []
+    for r in model["modes"]:
+        if r["status"] != "ok":
+            rows.append([r["mode"], "failed", f"({r['stage']})"] + [""] * (len(headers) - 3))
+            continue
+        a, acc, lat = r.get("agreement") or {}, r.get("accuracy") or {}, r["latency"] or {}
+        e2e = r.get("latency_e2e") or {}
+        rss = (r.get("memory") or {}).get("rss_total_kb")
+        h = host.get((model["name"], r["mode"])) or {}
+        accuracy = _fmt(acc.get("accuracy"), ".3f")
+        if acc.get("accuracy_delta") is not None:
+            accuracy += f" ({acc['accuracy_delta']:+.3f})"
+        rows.append([
+            r["mode"], _fmt(a.get("top1"), ".3f"), accuracy, _fmt(lat.get("median")),
+            _fmt(lat.get("p90")), _fmt(e2e.get("median")), _fmt(h.get("latency_median_us")),
+            _fmt(None if lat.get("init_us") is None else lat["init_us"] / 1000, ".2f"),
+            _fmt(lat.get("first_invoke_us")),
+            NO_GROWTH if isinstance(rss, int) and rss <= 0 else _fmt(rss, "d"),
+        ])
+    return headers, rows
+
+
+def summary_tables(doc: dict[str, Any], host: dict[tuple[str, str], dict[str, Any]],
+                   width: int = 120) -> tuple[list[tuple[str, Any]], list[str]]:
+    """``(heading, table)`` per model: the main table fitting ``width`` columns; and the
+    columns left out."""
+    hidden: list[str] = []
+    tables = []
+    for m in doc["models"]:
+        headers, rows = summary_rows(m, host)
+        if not rows:
+            continue
+        keep, dropped = _fit(headers, rows, width)
+        hidden += [h for h in dropped if h not in hidden]
+        tables.append((m["name"], _table(None, headers, rows, keep)))
+    return tables, hidden
+
+
+def settings_line(doc: dict[str, Any]) -> str:
     s = doc["settings"]
-    t = Table(title=f"tflbench measure on {doc['device']}: {s['num_threads']} thread(s), "
-                    f"XNNPACK {'on' if s['xnnpack'] else 'off'}, latency in µs",
-              box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("model/mode", "agree", "acc (Δ)", "p50", "p90", "e2e p50", "host p50",
-                "init ms", "1st", "RSS kB"):
-        t.add_column(col, justify="left" if col == "model/mode" else "right")
+    return (f"tflbench measure on {doc['device']}: {s['num_threads']} thread(s), "
+            f"XNNPACK {'on' if s['xnnpack'] else 'off'}, latency in µs")
+
+
+def sweep_tables(doc: dict[str, Any], width: int = 120) -> list[tuple[str, Any]]:
+    """``(heading, table)`` per model: median (p90) ``invoke()`` µs for every thread count
+    swept (rows) with XNNPACK on and/or off (columns)."""
+    tables = []
+    for m in doc["models"]:
+        states: list[bool] = []
+        rows: list[list[str]] = []
+        by_mode = []
+        for r in m["modes"]:
+            cells = {(row.get("threads"), bool(row.get("xnnpack"))): row
+                     for row in r.get("latency_sweep") or []}
+            if cells:
+                by_mode.append((r["mode"], cells))
+                for _, x in cells:
+                    if x not in states:
+                        states.append(x)
+        if not by_mode:
+            continue
+        states.sort(reverse=True)
+        headers = ["mode", "threads"] + ["XNNPACK" if x else "no XNNPACK" for x in states]
+        for mode, cells in by_mode:
+            for threads in sorted({t for t, _ in cells}):
+                row = [mode, str(threads)]
+                for x in states:
+                    c = cells.get((threads, x))
+                    if c is None:
+                        row.append("")
+                    elif c.get("error"):
+                        row.append("failed")
+                    else:
+                        row.append(f"{c['median']:.1f} ({c['p90']:.1f})")
+                rows.append(row)
+        keep, _ = _fit(headers, rows, width)
+        tables.append((f"{m['name']} · latency sweep: median invoke() µs (p90)",
+                       _table(None, headers, rows, keep, left=2)))
+    return tables
+
+
+def failure_lines(doc: dict[str, Any], problems: list[str]) -> list[str]:
+    """One line per failed mode, then the bundle problems no failed mode already names."""
+    lines = []
+    errors = []
     for m in doc["models"]:
         for r in m["modes"]:
-            where = f"{m['name']}/{r['mode']}"
             if r["status"] != "ok":
-                t.add_row(where, f"[red]failed ({r['stage']})[/red]", *[""] * 8)
-                continue
-            a, acc, lat = r.get("agreement") or {}, r.get("accuracy") or {}, r["latency"] or {}
-            e2e = r.get("latency_e2e") or {}
-            mem = r.get("memory") or {}
-            h = host.get((m["name"], r["mode"])) or {}
-            accuracy = _fmt(acc.get("accuracy"), ".3f")
-            if acc.get("accuracy_delta") is not None:
-                accuracy += f" ({acc['accuracy_delta']:+.3f})"
-            t.add_row(
-                where, _fmt(a.get("top1"), ".3f"), accuracy, _fmt(lat.get("median")),
-                _fmt(lat.get("p90")), _fmt(e2e.get("median")), _fmt(h.get("latency_median_us")),
-                _fmt(None if lat.get("init_us") is None else lat["init_us"] / 1000, ".2f"),
-                _fmt(lat.get("first_invoke_us")), _fmt(mem.get("rss_total_kb"), "d"),
-            )
-    return t
-
-
-def sweep_table(doc: dict[str, Any]) -> Any | None:
-    """Median (p90) invoke latency per model/mode for every (threads, XNNPACK) swept."""
-    from rich import box
-    from rich.table import Table
-
-    combos: list[tuple[int, bool]] = []
-    for m in doc["models"]:
-        for r in m["modes"]:
-            for row in r.get("latency_sweep") or []:
-                key = (row.get("threads"), bool(row.get("xnnpack")))
-                if key not in combos:
-                    combos.append(key)
-    if not combos:
-        return None
-    combos.sort(key=lambda c: (not c[1], c[0]))
-    t = Table(title="latency sweep: median invoke() µs (p90)", box=box.SIMPLE_HEAD,
-              pad_edge=False)
-    t.add_column("model")
-    t.add_column("mode")
-    for threads, xnn in combos:
-        t.add_column(f"{threads}t{'' if xnn else ' no-XNN'}", justify="right")
-    for m in doc["models"]:
-        for r in m["modes"]:
-            rows = {(row.get("threads"), bool(row.get("xnnpack"))): row
-                    for row in r.get("latency_sweep") or []}
-            if not rows:
-                continue
-            cells = []
-            for c in combos:
-                row = rows.get(c)
-                if row is None:
-                    cells.append("")
-                elif row.get("error"):
-                    cells.append("[red]error[/red]")
-                else:
-                    cells.append(f"{row['median']:.1f} ({row['p90']:.1f})")
-            t.add_row(m["name"], r["mode"], *cells)
-    return t
+                errors.append(str(r.get("error") or ""))
+                lines.append(f"✗ {m['name']}/{r['mode']} ({r['stage']}): {r['error']}")
+    lines += [f"bundle problem: {p}" for p in problems if not any(p in e for e in errors)]
+    return lines
 
 
 def main(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from rich.text import Text
 
     from tflbench.bundle import read_bundle
     from tflbench.errors import ConfigError
     from tflbench.measure import measure_bundle, parse_threads
+    from tflbench.reports.terminal import make_console
     from tflbench.results import save
 
-    console = Console() if sys.stdout.isatty() else Console(width=120)
-    err = Console(stderr=True)
+    console = make_console(piped_width=120)
+    err = make_console(stderr=True)
     if args.num_threads is not None and args.num_threads < 1:
         raise ConfigError(f"--num-threads must be a positive integer. Received: "
                           f"{args.num_threads}.")
     sweep = parse_threads(args.threads)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else None
     with read_bundle(args.bundle, strict=args.strict) as bundle:
-        for p in bundle.problems:
-            err.print(f"[yellow]bundle problem:[/yellow] {p}")
         settings = latency_settings(args, (bundle.manifest.get("settings") or {}).get("latency"))
-        progress = None if args.quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]"))
+        progress = None if args.quiet else (lambda msg: err.print(Text(msg, style="dim")))
         doc = measure_bundle(
             bundle, num_threads=args.num_threads, xnnpack=not args.no_xnnpack,
             threads_sweep=sweep, sweep=sweep != [], xnnpack_sweep=args.xnnpack_sweep,
@@ -185,22 +258,31 @@ def main(args: argparse.Namespace) -> int:
         host = {(m["name"], md["mode"]): md.get("host") or {}
                 for m in bundle.manifest["models"] for md in m["modes"]}
         gate_lines = _gates(doc, bundle.manifest.get("thresholds")) if args.gate else []
-        host_results = bundle.host_results
-        console.print(summary_table(doc, host))
-        table = sweep_table(doc)
-        if table is not None:
-            console.print(table)
-        for m in doc["models"]:
-            for r in m["modes"]:
-                if r["status"] != "ok":
-                    console.print(f"[red]✗[/red] {m['name']}/{r['mode']} ({r['stage']}): "
-                                  f"{r['error']}")
-        path = save(doc, args.out)
-        console.print(f"results: {path}")
-        if host_results is not None and not bundle.source.is_file():
-            console.print(f"merge with the host: tflbench report {host_results} {path}")
+        has_host_results = bundle.host_results is not None
+        problems = list(bundle.problems)
+    console.print(Text(settings_line(doc), style="bold"))
+    tables, hidden = summary_tables(doc, host, width=console.width)
+    for heading, table in tables:
+        console.print(Text(heading, style="bold"))
+        console.print(table)
+    rss = [r.get("memory") or {} for m in doc["models"] for r in m["modes"]]
+    if any(x.get("rss_total_kb") is not None and x["rss_total_kb"] <= 0 for x in rss):
+        source = next((x.get("source") for x in rss if x.get("source")), "VmRSS")
+        console.print(Text(RSS_NOTE.format(source=source, dash=NO_GROWTH), style="dim"))
+    if hidden:
+        console.print(Text(f"(not shown to fit {console.width} columns: {', '.join(hidden)}; "
+                           "widen the terminal or read the results JSON)", style="dim"))
+    for heading, table in sweep_tables(doc, width=console.width):
+        console.print(Text(heading, style="bold"))
+        console.print(table)
+    for line in failure_lines(doc, problems):
+        console.print(Text(line, style="red" if line.startswith("✗") else "yellow"))
+    path = save(doc, args.out)
+    console.print(f"results: {path}")
+    if has_host_results:
+        console.print(f"merge with the host: tflbench report {args.bundle} {path}")
     for line in gate_lines:
-        console.print(f"[red]gate failed:[/red] {line}")
+        console.print(Text("gate failed: ", style="red") + Text(line))
     failed = any(r["status"] != "ok" for m in doc["models"] for r in m["modes"])
     return 1 if gate_lines or (args.strict and failed) else 0
 
