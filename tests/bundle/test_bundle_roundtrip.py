@@ -73,6 +73,7 @@ def test_bundle_command(host_run: dict[str, Any], tmp_path: Path,
     printed = capsys.readouterr().out
     assert rc == 0, printed
     assert "tflbench measure" in printed
+    assert f"then merge: tflbench report {out} results-device.json" in printed
     manifest = json.loads((out / MANIFEST).read_text())
     assert [m["mode"] for m in manifest["models"][0]["modes"]] == ["fp32", "int8"]
     assert manifest["models"][0]["n_samples"] == 25

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,11 @@ def _long_names(doc: dict[str, Any]) -> dict[str, Any]:
                        strict=False):
         r["mode"] = mode
     return d
+
+
+def _table_lines(lines: list[str]) -> list[str]:
+    """Lines other than the paths to copy (printed unwrapped, however long)."""
+    return [line for line in lines if not line.startswith(("results: ", "merge with the host"))]
 
 
 def _render(items: list[tuple[str, Any]], width: int) -> str:
@@ -108,7 +114,7 @@ def test_cli_piped_output_is_120_wide_without_columns(tmp_path: Path,
                      *QUICK]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "host p50" in "\n".join(lines)
-    assert max(len(line) for line in lines) <= 120
+    assert max(len(line) for line in _table_lines(lines)) <= 120
     assert all(line == line.rstrip() for line in lines)
 
 
@@ -118,6 +124,26 @@ def test_cli_respects_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert cli_main(["measure", str(FIXTURE), "--out", str(tmp_path / "d.json"), "--quiet",
                      *QUICK]) == 0
     out = capsys.readouterr().out
-    assert max(len(line) for line in out.splitlines()) <= 80
+    assert max(len(line) for line in _table_lines(out.splitlines())) <= 80
     assert "not shown to fit 80 columns" in out
     assert "…" not in out
+
+
+@pytest.mark.parametrize("kind", ["dir", "zip"])
+def test_cli_merge_hint_can_be_followed(kind: str, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    if kind == "dir":
+        shutil.copytree(FIXTURE, tmp_path / "bundle")
+        bundle = "bundle"
+    else:
+        bundle = Path(shutil.make_archive("bundle", "zip", FIXTURE.parent, FIXTURE.name)).name
+    assert cli_main(["measure", bundle, "--out", "device.json", "--quiet", *QUICK]) == 0
+    hint = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("merge with the host: ")]
+    assert hint == [f"merge with the host: tflbench report {bundle} device.json"]
+    command = hint[0].split("tflbench ", 1)[1].split()
+    assert cli_main([*command, "-o", "merged.json"]) == 0
+    merged = json.loads((tmp_path / "merged.json").read_text())
+    assert len(merged["merged"]["sources"]) == 2

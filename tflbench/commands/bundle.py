@@ -72,7 +72,8 @@ def main(args: argparse.Namespace) -> int:
         console.print(f"[yellow]not bundled (failed on the host):[/yellow] {', '.join(failed)}")
     size = out.stat().st_size if out.is_file() else sum(
         p.stat().st_size for p in out.rglob("*") if p.is_file())
-    console.print(f"bundle: {out} ({size / 1024:.0f} KiB)")
-    console.print(f"measure it on a device: tflbench measure {out.name} --out results-device.json")
-    console.print("then merge: tflbench report <bundle>/host-results.json results-device.json")
+    console.print(f"bundle: {out} ({size / 1024:.0f} KiB)", soft_wrap=True)
+    console.print(f"measure it on a device: tflbench measure {out.name} --out results-device.json",
+                  soft_wrap=True)
+    console.print(f"then merge: tflbench report {out} results-device.json", soft_wrap=True)
     return 0

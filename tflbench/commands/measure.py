@@ -278,9 +278,10 @@ def main(args: argparse.Namespace) -> int:
     for line in failure_lines(doc, problems):
         console.print(Text(line, style="red" if line.startswith("✗") else "yellow"))
     path = save(doc, args.out)
-    console.print(f"results: {path}")
+    console.print(f"results: {path}", soft_wrap=True)
     if has_host_results:
-        console.print(f"merge with the host: tflbench report {args.bundle} {path}")
+        console.print(f"merge with the host: tflbench report {args.bundle} {path}",
+                      soft_wrap=True)
     for line in gate_lines:
         console.print(Text("gate failed: ", style="red") + Text(line))
     failed = any(r["status"] != "ok" for m in doc["models"] for r in m["modes"])

@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 NAME = "report"
 HELP = ("Render one or more results JSON files as a terminal table, Markdown, HTML or JSON; "
@@ -58,7 +59,8 @@ def positive(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", nargs="+", metavar="RESULTS.json",
                         help="results files; several (devices, thread counts, dates) are "
-                             "shown side by side, keyed by (model, mode, device)")
+                             "shown side by side, keyed by (model, mode, device). A bundle "
+                             "directory or .zip stands for the host results it holds")
     parser.add_argument("--format", choices=("md", "html", "json", "term"), default=None,
                         help="output format (default: from the --output suffix, else term)")
     parser.add_argument("--output", "-o", metavar="PATH", default=None,
@@ -92,15 +94,36 @@ def _format(args: argparse.Namespace) -> str:
     return "term"
 
 
-def main(args: argparse.Namespace) -> int:
+def load_source(path: str) -> dict[str, Any]:
+    """The results document at ``path``: a results JSON, or a bundle directory or ``.zip``
+    written by 'tflbench bundle' (its ``host-results.json``)."""
+    import zipfile
+
     from tflbench import results
+
+    p = Path(path)
+    if not (p.is_dir() or (p.is_file() and zipfile.is_zipfile(p))):
+        return results.load(p)
+    from tflbench.bundle import read_bundle
+    from tflbench.errors import ResultsError
+
+    with read_bundle(p) as bundle:
+        if bundle.host_results is None:
+            raise ResultsError(f"Bundle {p} holds no intact host results (host-results.json "
+                               "is missing or altered). Give the host results JSON instead, "
+                               "e.g. the one 'tflbench bundle --results PATH' saved.")
+        doc = results.load(bundle.host_results)
+    return doc
+
+
+def main(args: argparse.Namespace) -> int:
     from tflbench.reports import render
     from tflbench.reports.baseline import compare
     from tflbench.reports.merge import merge
     from tflbench.reports.recommend import recommend
 
     paths = [str(p) for p in args.results]
-    doc = merge([results.load(p) for p in paths], sources=paths)
+    doc = merge([load_source(p) for p in paths], sources=paths)
     for warning in (doc.get("merged") or {}).get("warnings") or []:
         print(f"tflbench: warning: {warning}", file=sys.stderr)
     fmt = _format(args)
@@ -110,7 +133,7 @@ def main(args: argparse.Namespace) -> int:
     if wants or (fmt == "json" and not doc.get("recommendation")):
         doc["recommendation"] = recommend(doc, prefer=args.prefer or "size", **limits)
     if args.baseline:
-        doc["baseline"] = compare(doc, results.load(args.baseline), source=str(args.baseline))
+        doc["baseline"] = compare(doc, load_source(args.baseline), source=str(args.baseline))
 
     if fmt == "term" and not args.output:
         from tflbench.reports import terminal
