@@ -68,3 +68,32 @@ def test_merged_document_judges_the_slowest_device() -> None:
 def test_bad_limits_raise_config_error(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         recommend(make_document(), **kwargs)
+
+
+def test_best_and_limit_print_differently_when_they_differ() -> None:
+    doc = make_document()
+    cnn = next(m for m in doc["models"] if m["name"] == "digits-cnn")
+    ratios = sorted(r["file"]["size_ratio"] for r in cnn["modes"] if r["status"] == "ok")
+    limit = ratios[0] - 0.0003
+    assert f"{limit:.2f}" == f"{ratios[0]:.2f}"  # alike in the usual two decimals
+    r = recommend(doc, max_size_ratio=limit)["digits-cnn"]
+    assert r["mode"] is None
+    text = r["reason"]
+    limit_part, best_part = text.split("(best: ")
+    assert limit_part.split("≤ ")[1].strip() != best_part.split(" by ")[0]
+
+
+@pytest.mark.parametrize(("name", "value", "bound", "expected"), [
+    ("max_size_ratio", 0.3003, 0.30, ("0.3003×", "0.3000×")),
+    ("max_size_ratio", 0.3012, 0.30, ("0.301×", "0.300×")),
+    ("max_size_ratio", 0.45, 0.30, ("0.45×", "0.30×")),
+    ("max_p90_us", 50.04, 50.0, ("50.04 µs", "50.00 µs")),
+    ("max_size_bytes", 300010, 300000, ("300010 B", "300000 B")),
+    ("max_size_bytes", 400000, 300000, ("390.6 KiB", "293.0 KiB")),
+    ("min_top1_agreement", 0.98996, 0.99, ("98.996%", "99.000%")),
+])
+def test_distinct_texts(name: str, value: float, bound: float,
+                        expected: tuple[str, str]) -> None:
+    from tflbench.reports.recommend import distinct_texts
+
+    assert distinct_texts(name, value, bound) == expected

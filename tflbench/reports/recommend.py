@@ -107,12 +107,44 @@ def _describe(c: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _precise(field: str, value: float, digits: int) -> str:
+    """``value`` of ``field`` with ``digits`` decimals (bytes in full)."""
+    if field == "size_bytes":
+        return f"{int(round(value))} B"
+    if field == "size_ratio":
+        return f"{value:.{digits}f}\u00d7"
+    if field == "p90_us":
+        return f"{value:.{digits}f} \u00b5s"
+    if field == "accuracy_drop":
+        return fmt_pp(value, digits).lstrip("+")
+    return fmt_pct(value, digits)
+
+
+def distinct_texts(name: str, value: float, bound: float) -> tuple[str, str]:
+    """``value`` and the limit ``bound`` of limit ``name`` as texts that differ whenever the
+    numbers differ: the usual format, with more decimals when the two would print alike."""
+    field, _, fmt = LIMITS[name]
+    a, b = fmt(value), fmt(bound)
+    if a != b or value == bound:
+        return a, b
+    for digits in range(1, 10):
+        a, b = _precise(field, value, digits), _precise(field, bound, digits)
+        if a != b:
+            return a, b
+    return a, b
+
+
 def limit_text(name: str, value: float) -> str:
     """``max_p90_us=500`` as ``p90 <= 500 µs``."""
-    field, kind, fmt = LIMITS[name]
+    return f"{label_text(name)} {LIMITS[name][2](value)}"
+
+
+def label_text(name: str) -> str:
+    """``max_p90_us`` as ``p90 ≤``."""
+    field, kind, _ = LIMITS[name]
     label = {"size_bytes": "size", "size_ratio": "size ratio", "p90_us": "p90",
              "accuracy_drop": "accuracy drop", "top1_agreement": "top-1 agreement"}[field]
-    return f"{label} {'≤' if kind == 'max' else '≥'} {fmt(value)}"
+    return f"{label} {'≤' if kind == 'max' else '≥'}"
 
 
 def recommend_model(rows: list[Row], model: str, limits: dict[str, float],
@@ -156,8 +188,8 @@ def recommend_model(rows: list[Row], model: str, limits: dict[str, float],
                 parts.append(f"{limit_text(name, limits[name])} (not measured)")
                 continue
             holder = next(c["mode"] for c in ok if c[field] == best_value)
-            parts.append(f"{limit_text(name, limits[name])} (best: {fmt(best_value)} "
-                         f"by {holder})")
+            best_text, bound_text = distinct_texts(name, best_value, limits[name])
+            parts.append(f"{label_text(name)} {bound_text} (best: {best_text} by {holder})")
         result["reason"] = "no mode meets " + "; ".join(parts)
     else:
         closest = min(ok, key=lambda c: (len(c["violations"]), key(c)))
