@@ -39,3 +39,46 @@ def test_a_bundle_without_host_results_is_one_error(tmp_path: Path,
     err = capsys.readouterr().err
     assert "holds no intact host results" in err and str(bundle) in err
     assert "Traceback" not in err
+
+
+HOST = FIXTURE / "host-results.json"
+
+
+@pytest.mark.parametrize("name", ["out.pdf", "out"])
+def test_unknown_output_suffix_is_refused(name: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / name
+    assert cli_main(["report", str(HOST), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert not out.exists()
+    for suffix in (".md", ".html", ".json", ".txt", "--format"):
+        assert suffix in err
+
+
+def test_format_option_allows_any_suffix(tmp_path: Path) -> None:
+    out = tmp_path / "out.pdf"
+    assert cli_main(["report", str(HOST), "-o", str(out), "--format", "md"]) == 0
+    assert out.read_text().startswith("#")
+
+
+def test_output_under_a_file_is_one_error(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "README.md").write_text("keep")
+    out = tmp_path / "README.md" / "x.md"
+    assert cli_main(["report", str(HOST), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot write the report to {out}" in err
+    assert "is a file, not a folder" in err and "Traceback" not in err
+    assert (tmp_path / "README.md").read_text() == "keep"
+
+
+def test_unwritable_output_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    def refuse(self: Path, *args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    out = tmp_path / "r.md"
+    assert cli_main(["report", str(HOST), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot write the report to {out}: Permission denied" in err

@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from sample_results import evil_document, make_document
 
@@ -70,3 +71,11 @@ def test_write_all_writes_three_files(tmp_path: Path) -> None:
     assert "<svg" in paths["html"].read_text(encoding="utf-8")
     assert not list((tmp_path / "out").glob("*.tmp"))
     assert json.loads(paths["json"].read_text())["schema"] == "tflbench.results"
+
+
+def test_write_all_into_a_file_is_one_error(tmp_path: Path) -> None:
+    from tflbench.errors import ConfigError
+
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(ConfigError, match="taken is a file, not a folder"):
+        write_all(make_document(), tmp_path / "taken" / "out")

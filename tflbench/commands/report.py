@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
@@ -87,10 +86,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _format(args: argparse.Namespace) -> str:
+    from tflbench.errors import ConfigError
+
     if args.format:
         return str(args.format)
     if args.output:
-        return _SUFFIX_FORMAT.get(Path(args.output).suffix.lower(), "term")
+        suffix = Path(args.output).suffix.lower()
+        if suffix not in _SUFFIX_FORMAT:
+            raise ConfigError(
+                f"--output {args.output}: cannot tell the format from the suffix "
+                f"{suffix or '(none)'!r}. Use one of {', '.join(_SUFFIX_FORMAT)} "
+                "(Markdown, HTML, JSON, plain text), or give --format md|html|json|term.")
+        return _SUFFIX_FORMAT[suffix]
     return "term"
 
 
@@ -117,7 +124,7 @@ def load_source(path: str) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from tflbench.reports import render
+    from tflbench.reports import render, write_text
     from tflbench.reports.baseline import compare
     from tflbench.reports.merge import merge
     from tflbench.reports.recommend import recommend
@@ -144,10 +151,6 @@ def main(args: argparse.Namespace) -> int:
     if not args.output:
         sys.stdout.write(text)
         return 0
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    out = write_text(args.output, text, what="the report", option="--output")
     print(f"tflbench: wrote {out}", file=sys.stderr)
     return 0

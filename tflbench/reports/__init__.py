@@ -12,13 +12,14 @@ No module here imports TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
 FORMATS = ("md", "html", "json", "term")
 
-__all__ = ["FORMATS", "render", "write_all"]
+__all__ = ["FORMATS", "render", "write_all", "write_text"]
 
 
 def render(doc: dict[str, Any], fmt: str) -> str:
@@ -51,20 +52,44 @@ def render(doc: dict[str, Any], fmt: str) -> str:
                       f"{', '.join(FORMATS)}.")
 
 
+def write_text(path: str | os.PathLike[str], text: str, *, what: str = "the report",
+               option: str = "--output") -> Path:
+    """Write ``text`` to ``path`` atomically (through ``PATH.tmp``), creating the parent
+    folders; an operating-system failure becomes a :class:`ConfigError` naming the path."""
+    from tflbench.errors import ConfigError
+
+    out = Path(path)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            reason = f"{blocking} is a file, not a folder"
+        else:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        raise ConfigError(f"Cannot write {what} to {out}: {reason}. "
+                          f"Give a writable path with {option}.") from None
+    return out
+
+
 def write_all(doc: dict[str, Any], report_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write ``results.json``, ``report.md`` and ``report.html`` into ``report_dir``.
 
     Returns ``{"json": path, "md": path, "html": path}``. Files are written atomically.
     """
-    from tflbench.results import save
+    from tflbench.results import to_json, validate
 
     out_dir = Path(report_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"json": save(doc, out_dir / "results.json")}
+    target = out_dir / "results.json"
+    validate(doc, source=str(target))
+    paths = {"json": write_text(target, to_json(doc) + "\n", what="the results",
+                                option="the report folder")}
     for fmt, name in (("md", "report.md"), ("html", "report.html")):
-        target = out_dir / name
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(render(doc, fmt), encoding="utf-8")
-        os.replace(tmp, target)
-        paths[fmt] = target
+        paths[fmt] = write_text(out_dir / name, render(doc, fmt), what="the report",
+                                option="the report folder")
     return paths
