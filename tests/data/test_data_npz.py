@@ -170,3 +170,20 @@ def test_from_arrays_needs_enough_samples():
     x, y = _images(6, classes=2)
     with pytest.raises(DataError, match="too few samples"):
         npz.from_arrays({"all": (x, y)}, name="t", source="t", what="t")
+
+
+@pytest.mark.parametrize(("content", "looks"), [
+    (b"hello\n", "looks like text, starting 'hello'"),
+    (b"", "the file is empty"),
+    (b"\x00\x01\x02\x03binary", "starts with the bytes"),
+])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_a_file_that_is_no_archive_says_so(tmp_path, content, looks, lazy):
+    path = tmp_path / "garbage.npz"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        npz.load(path, lazy=lazy)
+    message = str(info.value)
+    assert "garbage.npz' is not an .npz archive" in message
+    assert looks in message and "numpy.savez" in message
+    assert "unpickling" not in message

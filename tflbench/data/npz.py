@@ -103,6 +103,7 @@ def read_npz(path: Path, skip: Collection[str] = ()) -> dict[str, np.ndarray]:
     ``allow_pickle=False`` and clear errors."""
     if not path.is_file():
         raise DataError(f"NumPy file not found. Received: '{path}'. Give an existing .npz file.")
+    check_npz_magic(path)
     try:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -133,6 +134,34 @@ def read_npz(path: Path, skip: Collection[str] = ()) -> dict[str, np.ndarray]:
             except (OSError, zipfile.BadZipFile, EOFError) as exc:
                 raise unreadable_member_error(key, path, exc) from None
     return out
+
+
+#: How the files np.load can read begin: a zip archive (.npz), an .npy array, a pickle.
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+NPY_MAGIC = b"\x93NUMPY"
+PICKLE_MAGIC = b"\x80"
+
+
+def check_npz_magic(path: Path) -> None:
+    """Refuse a file that is neither a zip archive, an ``.npy`` array nor a pickle (those three
+    get their own messages from the loader), saying what it looks like instead."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise DataError(f"'{path}' cannot be read ({exc.strerror or exc}). Check the path and "
+                        "its permissions.") from None
+    if head.startswith((*ZIP_MAGIC, NPY_MAGIC, PICKLE_MAGIC)):
+        return
+    text = head.decode("utf-8", "replace").rstrip("\ufffd")
+    if not head:
+        looks = "the file is empty"
+    elif text.strip() and all(c.isprintable() or c.isspace() for c in text):
+        looks = f"it looks like text, starting {text.strip().splitlines()[0][:32]!r}"
+    else:
+        looks = f"it starts with the bytes {head[:8]!r}"
+    raise DataError(f"'{path}' is not an .npz archive ({looks}). Save the images and labels "
+                    "with numpy.savez(path, x=x, y=y) or numpy.savez_compressed.")
 
 
 def has_own_splits(keys: Collection[str], what: str,
