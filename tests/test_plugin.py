@@ -240,11 +240,38 @@ def test_baseline_change_within_noise_passes(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*TflbenchWarning: baseline ran on a different machine*"])
 
 
-def test_missing_baseline_file_fails_the_baseline_tests(project: pytest.Pytester) -> None:
-    result = project.runpytest("-k", "baseline", "--tflbench-models", "digits-cnn",
+def test_missing_baseline_file_is_one_usage_error(project: pytest.Pytester) -> None:
+    result = project.runpytest("--tflbench-models", "digits-cnn",
                                "--tflbench-baseline", "nope.json")
-    result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["tflbench baseline: Results file not found: *nope.json*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: tflbench: --tflbench-baseline: Results file not found: *nope.json*"])
+    assert "nope.json" not in result.stdout.str()
+    assert runs(project) == 0
+
+
+def test_invalid_baseline_file_is_one_usage_error(project: pytest.Pytester) -> None:
+    (project.path / "base.json").write_text("{")
+    result = project.runpytest("--tflbench-baseline", "base.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: tflbench: --tflbench-baseline: *base.json is not "
+                                 "valid JSON*"])
+    assert runs(project) == 0
+
+
+def test_configured_baseline_and_data_are_checked_first(project: pytest.Pytester) -> None:
+    cfg = project.path / "gates.toml"
+    cfg.write_text('[[models]]\nrecipe = "digits-cnn"\ndata = "npz:gone.npz"\n')
+    result = project.runpytest("--tflbench-config", str(cfg))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: tflbench: {cfg}: model 'digits-cnn': data npz not "
+                                 f"found: {project.path / 'gone.npz'}*"])
+    cfg.write_text('modes = ["fp32"]\n[baseline]\npath = "old.json"\n')
+    result = project.runpytest("--tflbench-config", str(cfg))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: tflbench: {cfg}: baseline: Results file not found: "
+                                 "*old.json*"])
+    assert runs(project) == 0
 
 
 def test_without_baseline_the_baseline_tests_skip(project: pytest.Pytester) -> None:

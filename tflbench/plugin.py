@@ -208,6 +208,35 @@ class _State:
             baseline=self._invocation_path(baseline) if baseline else None,
         )
 
+    def check_inputs(self) -> None:
+        """Before the session: when the command line (or ini file) names a baseline or a
+        configuration, check that they, and the data files the configuration names, can be
+        read; raise one :class:`pytest.UsageError` naming the file otherwise."""
+        baseline = self._option("tflbench_baseline")
+        explicit_config = self._option("tflbench_config") or self.config.getini(
+            "tflbench_config")
+        if not (baseline or explicit_config):
+            return
+        from tflbench import config as cfg
+        from tflbench.errors import TflbenchError
+
+        problem = None
+        if baseline:
+            problem = _unreadable_results(self._invocation_path(baseline), "--tflbench-baseline")
+        if problem is None and explicit_config:
+            try:
+                self._project = self._load_project(cfg)
+            except TflbenchError as exc:
+                problem = str(exc)
+            else:
+                problem = _missing_input(self._project)
+                if problem is None and not baseline and self._project.baseline.path:
+                    problem = _unreadable_results(
+                        self._project.baseline.path,
+                        f"{self._project.source or 'the configuration'}: baseline")
+        if problem is not None:
+            raise pytest.UsageError(f"tflbench: {problem}")
+
     def settings(self) -> Any:
         if self._settings is None:
             self._settings = self.project().to_run_settings()
@@ -367,11 +396,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   "file)", default="")
 
 
+def _unreadable_results(path: Path, what: str) -> str | None:
+    """Why the results file ``path`` cannot serve as a baseline, or None."""
+    from tflbench import results
+    from tflbench.errors import TflbenchError
+
+    try:
+        results.load(path)
+    except TflbenchError as exc:
+        return f"{what}: {exc}"
+    return None
+
+
+def _missing_input(project: ProjectConfig) -> str | None:
+    """The first data file or folder a configured model names that does not exist."""
+    from tflbench.data.sources import parse_spec
+
+    for entry in project.models:
+        if not entry.data:
+            continue
+        spec = parse_spec(entry.data)
+        if spec.kind in ("npz", "folder") and not Path(spec.target).exists():
+            where = project.source or "the configuration"
+            return (f"{where}: model {entry.name!r}: data {spec.kind} not found: {spec.target}. "
+                    "Check the path (relative paths are relative to the configuration file).")
+    return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tflbench_slow: needs the tflbench pipeline (trains or "
                             "converts models on first use)")
     config.addinivalue_line("markers", "latency: measures invoke() latency")
-    config.stash[STATE] = _State(config)
+    state = _State(config)
+    config.stash[STATE] = state
+    state.check_inputs()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
