@@ -113,3 +113,17 @@ def test_unexpected_exception_is_an_internal_error(monkeypatch, capsys):
     monkeypatch.setattr(modes_cmd, "main", boom)
     assert main(["modes"]) == 3
     assert "internal error" in capsys.readouterr().err
+
+
+def test_recipe_params_are_typed_and_checked(capsys):
+    from tflbench.commands.run import _recipe_params
+
+    assert _recipe_params(["epochs=3", "learning_rate=1e-3", "augment=true", "weights=none"]) == \
+        {"epochs": 3, "learning_rate": 1e-3, "augment": True, "weights": "none"}
+    assert main(["run", "--recipe", "digits-cnn", "--param", "epoch=3"]) == 2
+    assert "Unknown parameter(s) for recipe 'digits-cnn': epoch" in capsys.readouterr().err
+
+
+def test_folder_recipe_needs_data(capsys):
+    assert main(["run", "--recipe", "image-folder-mobilenetv2"]) == 2
+    assert "trains on your data" in capsys.readouterr().err

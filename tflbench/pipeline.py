@@ -103,6 +103,11 @@ def subject_from_recipe(
 
     recipe = get_recipe(name)
     full = recipe.params(**params)
+    if dataset is None and "PATH" in recipe.dataset:
+        from tflbench.errors import ConfigError
+
+        raise ConfigError(f"Recipe '{recipe.name}' trains on your data; give it, e.g. "
+                          f"--data '{recipe.dataset.replace('PATH', 'path/to/images')}'.")
     check_data_spec(dataset)
 
     def load_dataset() -> Dataset:

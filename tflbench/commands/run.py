@@ -21,6 +21,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                    help="a .keras, .h5 or SavedModel to test (repeatable)")
     g.add_argument("--recipe", action="append", default=[], metavar="NAME",
                    help="a built-in recipe to train (repeatable; see 'tflbench recipes')")
+    g.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a --recipe parameter, e.g. --param epochs=5 --param weights=none "
+                        "(repeatable; see 'tflbench recipes')")
     g.add_argument("--data", metavar="SPEC", default=None,
                    help="dataset for --model/--recipe: digits (default), npz:PATH, folder:PATH, "
                         "tfds:NAME, keras:NAME")
@@ -92,12 +95,32 @@ def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     for path in args.model:
         subjects.append(pipeline.subject_from_model_file(
             path, args.data, name=args.name, safe_mode=not args.unsafe_model_loading))
+    params = _recipe_params(getattr(args, "param", []))
+    if params and not args.recipe:
+        raise ConfigError("--param sets parameters of a --recipe; received no --recipe.")
     for recipe in args.recipe:
-        subjects.append(pipeline.subject_from_recipe(recipe, args.data))
+        subjects.append(pipeline.subject_from_recipe(recipe, args.data, **params))
     if not subjects:
         subjects = pipeline.default_subjects()
     _unique_names(subjects)
     return settings, subjects
+
+
+def _recipe_params(items: list[str]) -> dict[str, Any]:
+    """``["epochs=5", "weights=none", "augment=true"]`` -> typed values (int, float, bool, str)."""
+    import json
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param takes KEY=VALUE. Received: {item!r}.")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[key.strip()] = value
+    return out
 
 
 def _unique_names(subjects: list[Any]) -> None:
