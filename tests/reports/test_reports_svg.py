@@ -52,3 +52,48 @@ def test_box_plot_and_histogram_mark_median_and_p90() -> None:
 def test_standalone_adds_namespace() -> None:
     out = svg.standalone(svg.histogram([1.0, 2.0], title="h"))
     assert out.startswith("<?xml") and 'xmlns="http://www.w3.org/2000/svg"' in out
+
+
+def _labels_and_markers(out: str) -> tuple[list[tuple[float, float, float, float]],
+                                           list[tuple[float, float]]]:
+    import re
+
+    boxes = []
+    for m in re.finditer(r'<text x="([-\d.]+)" y="([-\d.]+)" text-anchor="(\w+)" '
+                         r'class="point-label"[^>]*>([^<]*)</text>', out):
+        x, y, anchor, text = float(m[1]), float(m[2]), m[3], m[4]
+        w = svg.CHAR_W * len(text)
+        left = x - (w if anchor == "end" else w / 2 if anchor == "middle" else 0)
+        boxes.append((left, y - 10, left + w, y))
+    markers = [(float(a), float(b)) for a, b in
+               re.findall(r'<circle cx="([-\d.]+)" cy="([-\d.]+)" r="4.5"', out)]
+    return boxes, markers
+
+
+def test_crowded_scatter_labels_do_not_collide_or_leave_the_plot() -> None:
+    # six modes within a few pixels of each other, as int8 / dynamic / int8-float-io often are
+    pts = [svg.Point(name, 27.0 + i * 0.3, 0.974 + (i % 3) * 0.0004) for i, name in
+           enumerate(["int8", "dynamic", "int8-float-io", "int16x8", "fp16-tiny", "x"])]
+    pts += [svg.Point("fp32", 95.0, 0.985), svg.Point("fp16", 48.0, 0.985)]
+    out = svg.scatter(pts, title="t", x_label="size", y_label="acc",
+                      y_fmt=lambda v: f"{100 * v:.1f}%")
+    boxes, markers = _labels_and_markers(out)
+    assert len(boxes) >= 6  # most points keep a visible name
+    for i, a in enumerate(boxes):
+        assert a[0] >= 58, "a label runs into the y-axis tick labels"
+        assert a[2] <= 460
+        for b in boxes[i + 1:]:
+            assert svg._boxes_overlap(a, b) is False, (a, b)
+        for cx, cy in markers:
+            assert not svg._boxes_overlap(a, (cx - 4.5, cy - 4.5, cx + 4.5, cy + 4.5))
+    assert out.count("<g class=\"point") == len(pts)  # every point keeps its tooltip
+
+
+def test_scatter_points_stay_inside_the_axes() -> None:
+    pts = [svg.Point("a", 440.0, 0.9520), svg.Point("b", 870.0, 0.9519),
+           svg.Point("c", 240.0, 0.9297)]
+    out = svg.scatter(pts, title="t", x_label="size", y_label="acc")
+    _, markers = _labels_and_markers(out)
+    mt, bottom = 30, 320 - 42
+    assert all(mt <= cy <= bottom for _, cy in markers)
+    assert svg.nice_ticks(0.9297, 0.952)[-1] >= 0.952

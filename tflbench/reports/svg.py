@@ -71,8 +71,10 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     start = math.floor(lo / step) * step
     ticks: list[float] = []
     v = start
-    while v <= hi + step * 0.5 and len(ticks) < 50:
+    while len(ticks) < 50:
         ticks.append(round(v, 12))
+        if v >= hi - step * 1e-9:
+            break
         v += step
     return ticks
 
@@ -133,6 +135,34 @@ def pareto_frontier(points: Sequence[Point]) -> list[Point]:
 def _boxes_overlap(a: tuple[float, float, float, float],
                    b: tuple[float, float, float, float]) -> bool:
     return not (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
+
+
+#: Label positions tried around a marker, nearest first: (dx, dy of the baseline, anchor).
+_NEAR = ((10, 4, "start"), (-10, 4, "end"), (0, -12, "middle"), (0, 20, "middle"),
+         (10, -9, "start"), (10, 17, "start"), (-10, -9, "end"), (-10, 17, "end"))
+#: Positions further up or down, joined to the marker by a leader line.
+_FAR = tuple((dx, 4 + sign * step, anchor) for step in (14, 28, 42) for sign in (-1, 1)
+             for dx, anchor in ((16, "start"), (-16, "end")))
+#: Height of a label box (11px text).
+LABEL_H = 12.0
+
+
+def _label_spot(cx: float, cy: float, w: float, area: tuple[float, float, float, float],
+                placed: Sequence[tuple[float, float, float, float]]
+                ) -> tuple[tuple[float, float, float, float], str, float, float, bool] | None:
+    """The first free box for a label of width ``w`` next to the marker at ``(cx, cy)``:
+    ``(box, anchor, x, y, leader)`` with the whole box inside ``area`` and overlapping no box
+    of ``placed``; None when every position is taken."""
+    for candidates, leader in ((_NEAR, False), (_FAR, True)):
+        for dx, dy, anchor in candidates:
+            left = cx + dx - (w if anchor == "end" else w / 2 if anchor == "middle" else 0)
+            top = cy + dy - LABEL_H + 2
+            box = (left, top, left + w, top + LABEL_H)
+            inside = (box[0] >= area[0] and box[2] <= area[2] and box[1] >= area[1]
+                      and box[3] <= area[3])
+            if inside and not any(_boxes_overlap(box, b) for b in placed):
+                return box, anchor, cx + dx, cy + dy, leader
+    return None
 
 
 def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str,
@@ -214,9 +244,13 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str,
             out.append(f'<path class="frontier-line" d="{"".join(d)}" fill="none" '
                        f'stroke="{col}" stroke-width="1.5" stroke-dasharray="5 3" '
                        f'opacity="0.8"/>')
-    # labels avoid every marker and each other
-    placed: list[tuple[float, float, float, float]] = [
-        (sx(p.x) - 5, sy(p.y) - 5, sx(p.x) + 5, sy(p.y) + 5) for p in pts]
+    # Labels avoid every marker (and its ring), the other labels and the axes: the first
+    # free spot next to the point, else one further up or down joined by a leader line; a
+    # point with no free spot keeps its name in the tooltip.
+    placed: list[tuple[float, float, float, float]] = []
+    for p in pts:
+        r = 10.0 if id(p) in frontier_ids else 6.0
+        placed.append((sx(p.x) - r, sy(p.y) - r, sx(p.x) + r, sy(p.y) + r))
     order = sorted(pts, key=lambda p: (id(p) not in frontier_ids, p.x))
     labels = []
     for p in order:
@@ -233,24 +267,21 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str,
                    f"<title>{esc(tip)}</title>{ring}"
                    f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="4.5" fill="{col}"/></g>')
         text = _clip(p.label, 18)
-        w, h = CHAR_W * len(text), 12
-        box, anchor, tx, ty = None, "start", cx, cy
-        for dx, dy, anc in ((10, 4, "start"), (-10, 4, "end"), (0, -11, "middle"),
-                            (0, 18, "middle"), (10, -9, "start"), (10, 15, "start"),
-                            (-10, -9, "end"), (-10, 15, "end")):
-            lx = cx + dx - (w if anc == "end" else w / 2 if anc == "middle" else 0)
-            cand = (lx, cy + dy - 10, lx + w, cy + dy - 10 + h)
-            inside = cand[0] >= ml - 40 and cand[2] <= width - 2 and cand[1] >= mt - 12 \
-                and cand[3] <= mt + ph + 2
-            if inside and not any(_boxes_overlap(cand, b) for b in placed):
-                box, anchor, tx, ty = cand, anc, cx + dx, cy + dy
-                break
-        if box is None:
-            continue  # no room: the tooltip still names the point
+        spot = _label_spot(cx, cy, CHAR_W * len(text) * (1.08 if on_front else 1.0),
+                           (ml + 2, mt, width - 2, mt + ph), placed)
+        if spot is None:
+            continue
+        box, anchor, tx, ty, leader = spot
         placed.append(box)
         weight = ' font-weight="600"' if on_front else ""
+        if leader:
+            lx = box[0] - 1 if anchor == "start" else box[2] + 1
+            labels.append(f'<line x1="{_n(cx)}" y1="{_n(cy)}" x2="{_n(lx)}" '
+                          f'y2="{_n(ty - 4)}" stroke="#999" stroke-width="0.8" '
+                          f'class="label-leader"/>')
         labels.append(f'<text x="{_n(tx)}" y="{_n(ty)}" text-anchor="{anchor}" '
-                      f'class="point-label"{weight}>{esc(text)}</text>')
+                      f'class="point-label" stroke="#fff" stroke-width="3" '
+                      f'paint-order="stroke"{weight}>{esc(text)}</text>')
     out.extend(labels)
     out.append("</svg>")
     return "".join(out)
