@@ -82,3 +82,21 @@ def test_unwritable_output_is_one_error(tmp_path: Path, monkeypatch: pytest.Monk
     assert cli_main(["report", str(HOST), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"Cannot write the report to {out}: Permission denied" in err
+
+
+def test_text_output_has_no_trailing_spaces(tmp_path: Path) -> None:
+    out = tmp_path / "r.txt"
+    assert cli_main(["report", str(HOST), "-o", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert any("fp32" in line for line in lines)
+    assert all(line == line.rstrip() for line in lines)
+
+
+def test_piped_terminal_report_has_no_trailing_spaces(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    assert cli_main(["report", str(HOST)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("fp32" in line for line in lines)
+    assert all(line == line.rstrip() for line in lines)

@@ -47,11 +47,10 @@ def thresholds_for(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, A
 
 
 def main(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from tflbench.bundle import arrays_for_subject, bundleable_modes, write_bundle
     from tflbench.commands.run import run_with_progress, settings_and_subjects
     from tflbench.errors import ConfigError
+    from tflbench.reports.terminal import make_console
     from tflbench.results import save
 
     if args.max_samples < 0:
@@ -63,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
     out = write_bundle(doc, arrays, args.out, zip=args.zip,
                        max_samples=args.max_samples or None,
                        thresholds=thresholds_for(doc, args), overwrite=args.force)
-    console = Console()
+    console = make_console()
     if args.results is not None:
         console.print(f"host results: {save(doc, args.results)}")
     failed = [f"{m['name']}/{r['mode']}" for m in doc["models"] for r in m["modes"]

@@ -47,7 +47,7 @@ def render(doc: dict[str, Any], fmt: str) -> str:
 
         console = Console(file=io.StringIO(), width=160, record=True, color_system=None)
         terminal.render(doc, console)
-        return console.export_text()
+        return "".join(line.rstrip(" ") + "\n" for line in console.export_text().splitlines())
     raise ConfigError(f"Unknown report format. Received: {fmt!r}. Expected one of: "
                       f"{', '.join(FORMATS)}.")
 
