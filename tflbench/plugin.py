@@ -210,8 +210,8 @@ class _State:
 
     def check_inputs(self) -> None:
         """Before the session: when the command line (or ini file) names a baseline or a
-        configuration, check that they, and the data files the configuration names, can be
-        read; raise one :class:`pytest.UsageError` naming the file otherwise."""
+        configuration, check that the baseline and the data files the configuration names can
+        be read; raise one :class:`pytest.UsageError` naming the file otherwise."""
         baseline = self._option("tflbench_baseline")
         explicit_config = self._option("tflbench_config") or self.config.getini(
             "tflbench_config")
@@ -226,8 +226,8 @@ class _State:
         if problem is None and explicit_config:
             try:
                 self._project = self._load_project(cfg)
-            except TflbenchError as exc:
-                problem = str(exc)
+            except TflbenchError:
+                pass  # reported where the configuration is first used, as before
             else:
                 problem = _missing_input(self._project)
                 if problem is None and not baseline and self._project.baseline.path:

@@ -75,10 +75,11 @@ def test_tables_fit_the_width_and_keys_never_truncate(doc: dict[str, Any], width
 def test_no_rss_growth_is_a_dash_not_zero(doc: dict[str, Any]) -> None:
     d = copy.deepcopy(doc)
     d["models"][0]["modes"][0]["memory"]["rss_total_kb"] = 0
+    d["models"][0]["modes"][1]["memory"]["rss_total_kb"] = 120
     headers, rows = summary_rows(d["models"][0], {})
     rss = headers.index("RSS kB")
     assert rows[0][rss] == NO_GROWTH
-    assert rows[1][rss] != NO_GROWTH
+    assert rows[1][rss] == "120"
 
 
 def test_failure_lines_name_each_problem_once() -> None:
