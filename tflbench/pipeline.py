@@ -27,10 +27,11 @@ from tflbench.modes import MODES, Mode
 from tflbench.results import new_document
 from tflbench.timing import LatencySettings, measure, measure_once_ns
 
-#: Latency settings of ``tflbench run``: enough runs for stable percentiles on small models while
-#: keeping a full run short. The suites and ``tflbench measure`` use longer settings.
-RUN_LATENCY = LatencySettings(warmup_runs=20, warmup_seconds=0.05, min_runs=200,
-                              min_seconds=0.2, max_runs=20000, max_seconds=3.0)
+#: Latency settings of ``tflbench run``: at least 300 runs and 0.1 s (up to 3,000 runs or 3 s),
+#: enough for stable p99s while a full run stays short. Override them in the project config
+#: ([tool.tflbench.latency]) or measure longer on the device with ``tflbench measure``.
+RUN_LATENCY = LatencySettings(warmup_runs=20, warmup_seconds=0.05, min_runs=300,
+                              min_seconds=0.1, max_runs=3000, max_seconds=3.0)
 
 #: progress(model, mode or None, message)
 Progress = Callable[[str, "str | None", str], None]
