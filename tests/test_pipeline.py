@@ -145,3 +145,29 @@ def test_warm_run_needs_no_tensorflow(tiny_model_file, digits, tmp_path):
         print('OK')
     """)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_an_unexpected_runtime_failure_keeps_the_other_modes(tiny_model_file, digits, tmp_path,
+                                                             monkeypatch):
+    from tflbench import runtime
+
+    real_invoke = runtime.Runner.invoke
+
+    def flaky(self):
+        if self.name.endswith("/int8"):
+            raise RuntimeError("Node number 3 (CONV_2D) failed to invoke.")
+        return real_invoke(self)
+
+    monkeypatch.setattr(runtime.Runner, "invoke", flaky)
+    doc = pipeline.run([pipeline.subject_from_model_file(tiny_model_file, digits)],
+                       _settings(tmp_path, modes="fp32,int8,fp16"))
+    recs = {r["mode"]: r for r in doc["models"][0]["modes"]}
+    assert recs["int8"]["status"] == "failed" and "RuntimeError" in recs["int8"]["error"]
+    assert recs["fp32"]["status"] == "ok" and recs["fp16"]["status"] == "ok"
+
+
+def test_first_invoke_is_timed_on_a_fresh_interpreter(tiny_model_file, digits, tmp_path):
+    doc = pipeline.run([pipeline.subject_from_model_file(tiny_model_file, digits)],
+                       _settings(tmp_path, modes="fp32"))
+    lat = doc["models"][0]["modes"][0]["latency"]
+    assert lat["first_invoke_us"] > 0 and lat["init_us"] > 0

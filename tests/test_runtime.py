@@ -110,3 +110,8 @@ def test_corrupt_body_with_valid_identifier(tflite_by_mode, tmp_path: Path):
 def test_missing_file(tmp_path: Path):
     with pytest.raises(ModelFileError, match="not found"):
         Runner(tmp_path / "nope.tflite")
+
+
+def test_quantize_rounds_half_away_from_zero_like_tflite():
+    q = quantize(np.array([2.5, -2.5, 0.5, -0.5, 1.49]), scale=1.0, zero_point=0, dtype=np.int8)
+    assert q.tolist() == [3, -3, 1, -1, 1]

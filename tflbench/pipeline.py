@@ -247,6 +247,13 @@ def representative_samples(ds: Dataset, n: int, seed: int = 0) -> np.ndarray:
     return np.asarray(x[np.sort(idx)], dtype=np.float32)
 
 
+def _unexpected(exc: BaseException, stage: str) -> str:
+    text = str(exc).strip().splitlines()
+    return (f"unexpected {type(exc).__name__} during {stage}: "
+            f"{text[0] if text else type(exc).__name__}. The other modes go on; if the input "
+            "looks right, report this with the results file.")
+
+
 def _failed_record(mode: str, stage: str, error: str) -> dict[str, Any]:
     rec = _empty_record(mode)
     rec.update(status="failed", stage=stage, error=error)
@@ -361,6 +368,10 @@ class _SubjectRun:
             runner = Runner(path, num_threads=self.settings.num_threads,
                             xnnpack=self.settings.xnnpack, name=f"{self.subject.name}/{mode.name}")
             rec["io"] = runner.io_record()
+            # The first invoke on a fresh interpreter (lazy kernel preparation), before the
+            # evaluation warms it up.
+            runner.set_single_input(self.eval.x[0:1])
+            first_ns, _ = measure_once_ns(runner.invoke)
             stage = "evaluate"
             self.progress(self.subject.name, mode.name, "evaluating")
             out = runner.predict(self.eval.x, batch_size=self.settings.batch_size)
@@ -370,18 +381,18 @@ class _SubjectRun:
             rec["accuracy"] = M.accuracy_record(cls, self.keras_cls, self.dataset.class_names)
             stage = "latency"
             self.progress(self.subject.name, mode.name, "timing invoke()")
-            rec["latency"] = self._latency(runner)
+            rec["latency"] = {**self._latency(runner), "first_invoke_us": first_ns / 1000.0}
         except TflbenchError as exc:
             rec.update(status="failed", stage=stage, error=str(exc))
+        except Exception as exc:  # the runtime or the file system failed: keep the other modes
+            rec.update(status="failed", stage=stage, error=_unexpected(exc, stage))
         return rec
 
     def _latency(self, runner: Any) -> dict[str, Any]:
-        runner.set_single_input(self.eval.x[0])
-        first_ns, _ = measure_once_ns(runner.invoke)
+        runner.set_single_input(self.eval.x[0:1])
         stats = measure(runner.invoke, self.settings.latency)
         return {**stats.to_dict(), "threads": self.settings.num_threads,
-                "xnnpack": self.settings.xnnpack, "init_us": runner.init_us,
-                "first_invoke_us": first_ns / 1000.0}
+                "xnnpack": self.settings.xnnpack, "init_us": runner.init_us}
 
 
 def run_subject(subject: Subject, settings: RunSettings, cache: Cache | None = None,
@@ -394,8 +405,10 @@ def run_subject(subject: Subject, settings: RunSettings, cache: Cache | None = N
                               "model_sha256": None, "dataset": None, "keras": None, "modes": []}
     try:
         sr.prepare()
-    except TflbenchError as exc:
+    except Exception as exc:  # user errors and unexpected ones alike: the other subjects go on
         stage = getattr(sr, "stage", "data")
+        if not isinstance(exc, TflbenchError):
+            exc = TflbenchError(_unexpected(exc, stage))
         record["error"] = str(exc)
         record["stage"] = stage
         record["modes"] = [_failed_record(m.name, stage, str(exc)) for m in settings.modes]

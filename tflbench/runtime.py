@@ -79,13 +79,15 @@ def backend_info(preferred: str | None = None) -> dict[str, str]:
 
 
 def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: Any) -> np.ndarray:
-    """Affine-quantize float ``x`` to integer ``dtype``: ``round(x / scale) + zero_point``,
-    clipped to the dtype's range. A scale of 0 means the tensor is not quantized: cast only."""
+    """Affine-quantize float ``x`` to integer ``dtype``: ``round(x / scale) + zero_point``
+    (halves away from zero), clipped to the dtype's range. A scale of 0 means the tensor is not quantized: cast only."""
     dt = np.dtype(dtype)
     if not np.issubdtype(dt, np.integer) or scale == 0:
         return np.asarray(x).astype(dt, copy=False)
     info = np.iinfo(dt)
-    q = np.round(np.asarray(x, dtype=np.float32) / np.float32(scale)) + zero_point
+    v = np.asarray(x, dtype=np.float32) / np.float32(scale)
+    # Round half away from zero, as TFLite's own quantize kernels do (std::round).
+    q = np.sign(v) * np.floor(np.abs(v) + 0.5) + zero_point
     return np.clip(q, info.min, info.max).astype(dt)
 
 

@@ -57,3 +57,16 @@ def test_corrupt_keras_file(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ModelLoadError, match="not found"):
         load_model(tmp_path / "nope.keras")
+
+
+def test_hash_sees_the_architecture_not_only_the_weights():
+    import keras
+
+    def build(activation):
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((4,))
+        return keras.Model(inp, keras.layers.Dense(3, activation=activation)(inp))
+
+    a, b = build("softmax"), build(None)
+    b.set_weights(a.get_weights())
+    assert model_hash(a) != model_hash(b)

@@ -96,14 +96,24 @@ def _wrap_saved_model(layer: Any, path: Path) -> Any:
 
 
 def model_hash(model: Any) -> str:
-    """SHA-256 over the input/output shapes and every weight (name order, shape, bytes).
+    """SHA-256 over the input/output shapes, the architecture (``get_config()``) and every
+    weight (order, shape, bytes).
 
     Stable across save/load of the same model, unlike file hashes of ``.keras`` zips.
     """
+    import json
+
     import numpy as np
 
     h = hashlib.sha256()
     h.update(repr([tuple(model.input_shape), tuple(model.output_shape)]).encode())
+    # The architecture too: layers without weights (activations, rescaling, pooling) change the
+    # outputs as much as the weights do.
+    try:
+        config = model.get_config()
+    except Exception:  # models that cannot describe themselves: fall back to their layers
+        config = [type(layer).__name__ for layer in model.layers]
+    h.update(json.dumps(config, sort_keys=True, default=str).encode())
     for w in model.weights:
         a = np.ascontiguousarray(np.asarray(w))
         h.update(str((a.dtype.str, a.shape)).encode())
