@@ -80,7 +80,8 @@ def backend_info(preferred: str | None = None) -> dict[str, str]:
 
 def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: Any) -> np.ndarray:
     """Affine-quantize float ``x`` to integer ``dtype``: ``round(x / scale) + zero_point``
-    (halves away from zero), clipped to the dtype's range. A scale of 0 means the tensor is not quantized: cast only."""
+    (halves away from zero), clipped to the dtype's range. A scale of 0 means the tensor is not
+    quantized: cast only."""
     dt = np.dtype(dtype)
     if not np.issubdtype(dt, np.integer) or scale == 0:
         return np.asarray(x).astype(dt, copy=False)
