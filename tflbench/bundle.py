@@ -31,6 +31,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -57,6 +58,8 @@ DEFAULT_MAX_SAMPLES = 1000
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_ENTRY_BYTES = 1 << 30  # 1 GiB
 MAX_ZIP_TOTAL_BYTES = 2 << 30  # 2 GiB
+#: Largest manifest read from an existing zip before replacing it.
+MAX_MANIFEST_BYTES = 64 << 20
 
 _CHUNK = 1 << 20
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -79,11 +82,13 @@ def _slug(name: str) -> str:
 
 
 def _unique(base: str, taken: set[str]) -> str:
+    """``base``, or ``base-2``, ``base-3``... : the first name not in ``taken``, compared without
+    case (bundles travel to case-insensitive file systems and zip readers)."""
     name, i = base, 2
-    while name in taken:
+    while name.lower() in taken:
         name = f"{base}-{i}"
         i += 1
-    taken.add(name)
+    taken.add(name.lower())
     return name
 
 
@@ -213,19 +218,103 @@ def _host_summary(mode: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _prepare_out_dir(out: Path, overwrite: bool) -> None:
+def _not_a_bundle(out: Path, reason: str) -> BundleError:
+    return BundleError(
+        f"Bundle output {out} is not empty and is not a tflbench bundle ({reason}). Replacing "
+        "(overwrite / --force) only removes a bundle written by 'tflbench bundle', and only its "
+        "own files; nothing was deleted. Choose another --out (a new or empty directory)."
+    )
+
+
+def _old_bundle_files(out: Path) -> list[PurePosixPath]:
+    """The files of the bundle in directory ``out`` (from its manifest); raise
+    :class:`BundleError` when ``out`` does not hold a tflbench bundle manifest."""
+    mpath = out / MANIFEST
+    if mpath.is_symlink() or not mpath.is_file():
+        raise _not_a_bundle(out, f"it has no {MANIFEST}")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise _not_a_bundle(out, f"its {MANIFEST} is not readable JSON") from None
+    schema = manifest.get("schema") if isinstance(manifest, dict) else None
+    if schema != SCHEMA:
+        raise _not_a_bundle(out, f"its {MANIFEST} has schema {schema!r}, not {SCHEMA!r}")
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise _not_a_bundle(out, f"its {MANIFEST} has no 'files' object")
+    try:
+        return [check_relative_path(rel, str(mpath)) for rel in files]
+    except BundleError:
+        raise _not_a_bundle(out, f"its {MANIFEST} lists a path outside the directory") from None
+
+
+def _remove_files(root: Path, rels: Iterable[PurePosixPath]) -> None:
+    """Delete the regular files ``rels`` under ``root`` (never through or at a symlink), then
+    the directories among their parents that are left empty; ``root`` itself stays."""
+    parents: set[PurePosixPath] = set()
+    for rel in rels:
+        parents.update(p for p in rel.parents if p.parts)
+        if _through_symlink(root, rel):
+            continue
+        p = root.joinpath(*rel.parts)
+        if p.is_file():
+            p.unlink()
+    for rel in sorted(parents, key=lambda r: len(r.parts), reverse=True):
+        d = root.joinpath(*rel.parts)
+        if not _through_symlink(root, rel) and d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+
+
+def _prepare_out_dir(out: Path, overwrite: bool) -> bool:
+    """Make ``out`` ready for a new bundle; True when it did not exist before.
+
+    A non-empty ``out`` is accepted only with ``overwrite`` and only when it holds a tflbench
+    bundle: the files its manifest lists, its README and host results are removed (the
+    manifest last), and any other file is left alone.
+    """
     if out.exists() or out.is_symlink():
         if out.is_symlink() or not out.is_dir():
             raise BundleError(f"Bundle output {out} exists and is not a directory. "
                               "Choose another --out.")
         if any(out.iterdir()):
-            if not (overwrite and (out / MANIFEST).is_file()):
+            if not overwrite:
                 raise BundleError(
                     f"Bundle output directory {out} is not empty. Choose an empty or new "
                     "directory (an existing bundle is replaced only with overwrite/--force)."
                 )
-            shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+            old = _old_bundle_files(out)
+            own = [PurePosixPath(README), PurePosixPath(HOST_RESULTS)]
+            _remove_files(out, [*old, *own])
+            _remove_files(out, [PurePosixPath(MANIFEST)])
+        return False
+    out.mkdir(parents=True)
+    return True
+
+
+def _check_replaceable_zip(zip_path: Path) -> None:
+    """Raise :class:`BundleError` unless ``zip_path`` is a zip holding a tflbench bundle."""
+    if zip_path.is_symlink() or not zip_path.is_file():
+        raise BundleError(f"{zip_path} exists and is not a regular file. Choose another --out.")
+    reason = f"it has no {MANIFEST} at its top level or in one top-level directory"
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            found = [i for i in zf.infolist()
+                     if i.filename.rstrip("/").split("/")[-1] == MANIFEST
+                     and i.filename.count("/") <= 1 and not i.is_dir()]
+            if len(found) == 1 and found[0].file_size <= MAX_MANIFEST_BYTES:
+                manifest = json.loads(zf.read(found[0]).decode("utf-8"))
+                schema = manifest.get("schema") if isinstance(manifest, dict) else None
+                if schema == SCHEMA:
+                    return
+                reason = f"its {MANIFEST} has schema {schema!r}, not {SCHEMA!r}"
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError,
+            ValueError, zlib.error):
+        reason = "it is not a readable zip with a JSON manifest"
+    raise BundleError(
+        f"{zip_path} exists and is not a tflbench bundle ({reason}). Replacing (overwrite / "
+        "--force) only replaces a bundle written by 'tflbench bundle'; nothing was deleted. "
+        "Choose another --out."
+    )
 
 
 def _readme(manifest: Mapping[str, Any]) -> str:
@@ -274,11 +363,14 @@ def write_bundle(
 
     if zip:
         zip_path = out if out.suffix == ".zip" else out.with_name(out.name + ".zip")
-        if zip_path.exists() and not overwrite:
-            raise BundleError(f"{zip_path} already exists. Choose another --out or remove it.")
+        if zip_path.exists() or zip_path.is_symlink():
+            if not overwrite:
+                raise BundleError(f"{zip_path} already exists. Choose another --out or remove "
+                                  "it (a bundle is replaced only with overwrite/--force).")
+            _check_replaceable_zip(zip_path)
         with tempfile.TemporaryDirectory(prefix="tflbench-bundle-") as tmp:
             stage = Path(tmp) / _slug(zip_path.stem)
-            _write_dir(results_doc, arrays, stage, max_samples, wanted, thresholds, base)
+            _write_dir(results_doc, arrays, stage, max_samples, wanted, thresholds, base, [])
             zip_path.parent.mkdir(parents=True, exist_ok=True)
             part = zip_path.with_name(zip_path.name + ".part")
             with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -287,11 +379,15 @@ def write_bundle(
             os.replace(part, zip_path)
         return zip_path
 
-    _prepare_out_dir(out, overwrite)
+    created = _prepare_out_dir(out, overwrite)
+    written: list[PurePosixPath] = []
     try:
-        _write_dir(results_doc, arrays, out, max_samples, wanted, thresholds, base)
+        _write_dir(results_doc, arrays, out, max_samples, wanted, thresholds, base, written)
     except BaseException:
-        shutil.rmtree(out, ignore_errors=True)  # it was new or emptied above: no partial bundle
+        # No partial bundle: remove what was written here, and nothing else.
+        _remove_files(out, written)
+        if created and not any(out.iterdir()):
+            out.rmdir()
         raise
     return out
 
@@ -304,16 +400,31 @@ def _write_dir(
     wanted: set[str] | None,
     thresholds: Mapping[str, Any] | None,
     base: Path,
+    written: list[PurePosixPath],
 ) -> None:
+    """Write the bundle files into ``out``, appending each path written to ``written``; a file
+    already present is never overwritten."""
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict[str, Any]] = {}
     by_digest: dict[str, str] = {}  # sha256 -> first relative path with that content
     taken: set[str] = set()
 
+    def new_file(rel: str) -> Path:
+        """The path of a new bundle file ``rel``, its directory created; refuse to replace a
+        file that is not part of this bundle."""
+        target = out / rel
+        if target.exists() or target.is_symlink():
+            raise BundleError(
+                f"Bundle output {out} already holds {rel}, which is not a file of the bundle "
+                "being replaced; refusing to overwrite it. Choose another --out."
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written.append(PurePosixPath(rel))
+        return target
+
     def add(rel: str, write: Any) -> str:
         """Write a file via ``write(path)``; identical content is stored once."""
-        target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = new_file(rel)
         write(target)
         digest = sha256_file(target)
         if digest in by_digest:
@@ -424,8 +535,8 @@ def _write_dir(
         "skipped": skipped,
         "files": files,
     }
-    (out / README).write_text(_readme(manifest), encoding="utf-8")
-    (out / MANIFEST).write_text(to_json(manifest) + "\n", encoding="utf-8")
+    new_file(README).write_text(_readme(manifest), encoding="utf-8")
+    new_file(MANIFEST).write_text(to_json(manifest) + "\n", encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------- reading
