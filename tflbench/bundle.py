@@ -407,7 +407,7 @@ def _write_dir(
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict[str, Any]] = {}
     by_digest: dict[str, str] = {}  # sha256 -> first relative path with that content
-    taken: set[str] = set()
+    taken = {MANIFEST.lower(), README.lower(), HOST_RESULTS.lower()}  # model directory names
 
     def new_file(rel: str) -> Path:
         """The path of a new bundle file ``rel``, its directory created; refuse to replace a
@@ -427,9 +427,10 @@ def _write_dir(
         target = new_file(rel)
         write(target)
         digest = sha256_file(target)
-        if digest in by_digest:
+        first = by_digest.get(digest)
+        if first is not None and first != rel:
             target.unlink()
-            return by_digest[digest]
+            return first
         by_digest[digest] = rel
         files[rel] = {"sha256": digest, "size_bytes": target.stat().st_size}
         return rel
@@ -449,6 +450,15 @@ def _write_dir(
             raise BundleError(
                 f"No evaluation arrays given for model {name!r}. Received arrays for: "
                 f"{', '.join(arrays) or 'none'}."
+            )
+        mode_names = [r["mode"] for r in bundleable_modes(model, wanted)]
+        twice = sorted({m for m in mode_names if mode_names.count(m) > 1})
+        if twice:
+            raise BundleError(
+                f"Model {name!r} has more than one successful record of mode(s) "
+                f"{', '.join(map(repr, twice))} in the results document; a bundle holds one "
+                "file per mode. Keep one record per mode (e.g. bundle one run, not a merge of "
+                "several) or choose --modes."
             )
         arr = arrays[name].head(max_samples)
         dataset = dict(model.get("dataset") or {})
@@ -482,6 +492,7 @@ def _write_dir(
             "reference": add_npy(f"{d}/reference.npy", reference),
             "modes": [],
         }
+        mode_files: set[str] = set()  # .tflite names taken in this model directory
         for rec in bundleable_modes(model, wanted):
             src = Path(rec["file"]["path"])
             src = src if src.is_absolute() else base / src
@@ -496,7 +507,7 @@ def _write_dir(
                     f"The .tflite of {name} / {rec['mode']} ({src}) changed since the results "
                     "were written (sha256 differs). Re-run the host pipeline, then bundle."
                 )
-            rel = add(f"{d}/{_slug(rec['mode'])}.tflite",
+            rel = add(f"{d}/{_unique(_slug(rec['mode']), mode_files)}.tflite",
                       lambda p, s=src: shutil.copyfile(s, p))
             entry["modes"].append({
                 "mode": rec["mode"],

@@ -126,3 +126,52 @@ def test_unsafe_model_names_become_safe_directories(host: tuple[dict, dict],
     assert not (tmp_path / "etc").exists()
     with read_bundle(out, strict=True) as b:
         assert b.models[0].name == "../../etc/evil name"
+
+
+def test_a_duplicated_mode_record_is_refused_clearly(host: tuple[dict, dict],
+                                                     tmp_path: Path) -> None:
+    doc, arrays = host
+    modes = doc["models"][0]["modes"]
+    modes.append(json.loads(json.dumps(modes[0])))  # e.g. one run merged twice
+    with pytest.raises(BundleError, match="more than one successful record of mode.*'fp32'"):
+        write_bundle(doc, arrays, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    out = write_bundle(doc, arrays, tmp_path / "out", modes=["int8"])
+    with read_bundle(out, strict=True) as b:
+        assert [r["mode"] for r in b.status()] == ["int8"]
+
+
+def test_mode_names_with_the_same_slug_get_distinct_files(host: tuple[dict, dict],
+                                                          tmp_path: Path) -> None:
+    doc, arrays = host
+    modes = doc["models"][0]["modes"]
+    sources = {}
+    for rec, new in zip(modes, ["fp32", "FP32", "fp32?"], strict=True):
+        rec["mode"] = new  # 'FP32' clashes on case-insensitive file systems, 'fp32?' slugs to fp32
+        sources[new] = sha256_file(rec["file"]["path"])
+    out = write_bundle(doc, arrays, tmp_path / "out")
+    manifest = json.loads((out / MANIFEST).read_text())
+    files = [m["file"] for m in manifest["models"][0]["modes"]]
+    assert len({f.lower() for f in files}) == 3
+    with read_bundle(out, strict=True) as b:
+        for md in b.models[0].modes:
+            assert md.ok and md.path is not None
+            assert sha256_file(md.path) == sources[md.mode]
+
+
+def test_model_names_never_collide_with_bundle_files(host: tuple[dict, dict],
+                                                     tmp_path: Path) -> None:
+    doc, arrays = host
+    first = doc["models"][0]
+    names = ["manifest.json", "Model", "model"]
+    doc["models"] = []
+    for n in names:
+        m = json.loads(json.dumps(first))
+        m["name"] = n
+        doc["models"].append(m)
+    out = write_bundle(doc, {n: arrays["digits-mini"] for n in names}, tmp_path / "out")
+    manifest = json.loads((out / MANIFEST).read_text())
+    dirs = [m["dir"] for m in manifest["models"]]
+    assert len({d.lower() for d in dirs} | {"manifest.json"}) == 4
+    with read_bundle(out, strict=True) as b:
+        assert [m.name for m in b.models] == names
