@@ -687,10 +687,13 @@ def _safe_extract(
 
 
 def _find_root(dest: Path, source: Path) -> Path:
-    if (dest / MANIFEST).is_file():
-        return dest
+    if (dest / MANIFEST).is_file() or (dest / MANIFEST).is_symlink():
+        return dest  # a symlinked manifest is refused by _load_manifest
     subdirs = [p for p in dest.iterdir() if p.is_dir()]
     if len(subdirs) == 1 and (subdirs[0] / MANIFEST).is_file():
+        if subdirs[0].is_symlink():
+            raise BundleError(f"{subdirs[0]} is a symlink; bundles may not contain links. Give "
+                              "the bundle directory itself.")
         return subdirs[0]
     raise BundleError(f"{source} has no {MANIFEST} at its top level (or in a single top-level "
                       "directory). Give a bundle made by 'tflbench bundle'.")

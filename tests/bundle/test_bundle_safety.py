@@ -80,6 +80,28 @@ def test_symlinked_file_is_refused(bundle_copy: Path, tmp_path: Path) -> None:
     assert set(bad) == {"fp32"}
 
 
+def test_symlinked_bundle_folder_is_refused(bundle_copy: Path, tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    os.symlink(bundle_copy, outer / "linked")
+    with pytest.raises(BundleError, match="is a symlink"):
+        read_bundle(outer)
+    with pytest.raises(BundleError, match="is a symlink"):
+        read_bundle(outer / "linked")
+    (outer / "linked").unlink()
+    shutil.copytree(bundle_copy, outer / "real")
+    with read_bundle(outer, strict=True) as b:  # a real single subfolder is still accepted
+        assert b.root == outer / "real"
+
+
+def test_symlinked_manifest_is_refused(bundle_copy: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "manifest-elsewhere.json"
+    shutil.move(bundle_copy / MANIFEST, outside)
+    os.symlink(outside, bundle_copy / MANIFEST)
+    with pytest.raises(BundleError, match="symlink"):
+        read_bundle(bundle_copy)
+
+
 def test_pickled_array_is_refused(bundle_copy: Path) -> None:
     buf = io.BytesIO()
     np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
