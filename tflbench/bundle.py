@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import lzma
 import os
 import re
 import shutil
@@ -62,10 +63,16 @@ MAX_ZIP_TOTAL_BYTES = 2 << 30  # 2 GiB
 MAX_MANIFEST_BYTES = 64 << 20
 
 _CHUNK = 1 << 20
+#: Compression methods a zip bundle may use (the ones Python's zipfile reads).
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 # ------------------------------------------------------------------------------------- helpers
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    return " ".join(str(exc).split())[:limit]
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -641,6 +648,7 @@ def _safe_extract(
             raise BundleError(f"{zpath} has {len(infos)} entries (limit {max_entries}); "
                               "this is not a tflbench bundle.")
         seen: set[str] = set()
+        files: set[str] = set()
         declared = 0
         for info in infos:
             where = f"{zpath}: entry {info.filename!r}"
@@ -651,10 +659,16 @@ def _safe_extract(
                                   "Re-create the bundle with 'tflbench bundle'.")
             if info.flag_bits & 0x1:
                 raise BundleError(f"{where} is encrypted; tflbench bundles are not.")
+            if info.compress_type not in _ZIP_METHODS:
+                raise BundleError(f"{where} uses compression method {info.compress_type}, which "
+                                  "this reader does not support; tflbench bundles use deflate. "
+                                  "Re-create the bundle with 'tflbench bundle'.")
             key = rel.as_posix().lower()
             if key in seen:
                 raise BundleError(f"{where} appears twice; the zip is not a tflbench bundle.")
             seen.add(key)
+            if not info.is_dir():
+                files.add(key)
             if info.file_size > max_entry_bytes:
                 raise BundleError(f"{where} is {info.file_size} bytes uncompressed (limit "
                                   f"{max_entry_bytes}); refusing to extract it.")
@@ -662,28 +676,54 @@ def _safe_extract(
             if declared > max_total_bytes:
                 raise BundleError(f"{zpath} uncompresses to more than {max_total_bytes} bytes; "
                                   "refusing to extract it.")
+        for info in infos:
+            rel = PurePosixPath(info.filename.rstrip("/"))
+            for parent in rel.parents:
+                if parent.as_posix().lower() in files:
+                    raise BundleError(
+                        f"{zpath}: entry {info.filename!r} lies under {parent.as_posix()!r}, "
+                        "which is a file entry of the same zip; the zip is not a tflbench "
+                        "bundle. Re-create it with 'tflbench bundle'."
+                    )
         root = dest.resolve()
         total = 0
         for info in infos:
-            rel = PurePosixPath(info.filename.rstrip("/"))
-            target = root.joinpath(*rel.parts)
-            if not target.resolve().is_relative_to(root):  # pragma: no cover - checked above
-                raise BundleError(f"{zpath}: entry {info.filename!r} escapes the bundle.")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written = 0
-            with zf.open(info) as src, open(target, "xb") as dst:
-                while chunk := src.read(_CHUNK):
-                    written += len(chunk)
-                    total += len(chunk)
-                    if written > max_entry_bytes or total > max_total_bytes:
-                        raise BundleError(
-                            f"{zpath}: entry {info.filename!r} inflates beyond its declared "
-                            "size or the size limit; refusing to extract it."
-                        )
-                    dst.write(chunk)
+            try:
+                total = _extract_entry(zf, info, root, total, max_entry_bytes, max_total_bytes)
+            except BundleError:
+                raise
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError,
+                    ValueError, zlib.error, lzma.LZMAError) as exc:
+                raise BundleError(
+                    f"{zpath}: entry {info.filename!r} cannot be extracted "
+                    f"({type(exc).__name__}: {_one_line(exc)}). The zip is damaged or was not "
+                    "written by 'tflbench bundle'; copy the bundle again."
+                ) from None
+
+
+def _extract_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, total: int,
+                   max_entry_bytes: int, max_total_bytes: int) -> int:
+    """Extract one checked entry under ``root``; return the running total of bytes written."""
+    rel = PurePosixPath(info.filename.rstrip("/"))
+    target = root.joinpath(*rel.parts)
+    if not target.resolve().is_relative_to(root):  # pragma: no cover - checked before
+        raise BundleError(f"{zf.filename}: entry {info.filename!r} escapes the bundle.")
+    if info.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return total
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with zf.open(info) as src, open(target, "xb") as dst:
+        while chunk := src.read(_CHUNK):
+            written += len(chunk)
+            total += len(chunk)
+            if written > max_entry_bytes or total > max_total_bytes:
+                raise BundleError(
+                    f"{zf.filename}: entry {info.filename!r} inflates beyond its declared "
+                    "size or the size limit; refusing to extract it."
+                )
+            dst.write(chunk)
+    return total
 
 
 def _find_root(dest: Path, source: Path) -> Path:

@@ -7,6 +7,8 @@ import io
 import os
 import shutil
 import stat
+import struct
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -223,6 +225,68 @@ def test_zip_duplicate_entry_is_refused(bundle_copy: Path, tmp_path: Path) -> No
     with pytest.warns(UserWarning, match="Duplicate"), zipfile.ZipFile(z, "a") as zf:
         zf.writestr("b/README.txt", b"again")
     with pytest.raises(BundleError, match="appears twice"):
+        read_bundle(z)
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary directory of this test only, where read_bundle extracts zips."""
+    d = tmp_path / "extract"
+    d.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(d))
+    return d
+
+
+def test_zip_entry_under_a_file_entry_is_refused(bundle_copy: Path, tmp_path: Path,
+                                                 private_tmp: Path) -> None:
+    z = _zip_of(bundle_copy, tmp_path / "b.zip", [("b/m", b"x"), ("b/m/y", b"y")])
+    with pytest.raises(BundleError, match=r"b\.zip: entry 'b/m/y' lies under 'b/m'"):
+        read_bundle(z)
+    assert not any(private_tmp.iterdir())  # the partial extraction is removed
+
+
+def test_zip_with_a_bad_crc_is_a_bundle_error(bundle_copy: Path, tmp_path: Path,
+                                              private_tmp: Path) -> None:
+    z = tmp_path / "b.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_STORED) as zf:
+        for f in sorted(p for p in bundle_copy.rglob("*") if p.is_file()):
+            zf.write(f, f"b/{f.relative_to(bundle_copy).as_posix()}")
+    raw = bytearray(z.read_bytes())
+    raw[raw.find(b"\x93NUMPY") + 200] ^= 0xFF
+    z.write_bytes(bytes(raw))
+    with pytest.raises(BundleError, match=r"b\.zip: entry 'b/digits-mini/.*\.npy' cannot be "
+                                          r"extracted \(BadZipFile: Bad CRC"):
+        read_bundle(z)
+    assert not any(private_tmp.iterdir())  # the partial extraction is removed
+
+
+def test_zip_with_an_unknown_compression_method_is_refused(bundle_copy: Path,
+                                                           tmp_path: Path) -> None:
+    z = _zip_of(bundle_copy, tmp_path / "b.zip", [])
+    raw = bytearray(z.read_bytes())
+    for sig, off in ((b"PK\x01\x02", 10), (b"PK\x03\x04", 8)):
+        pos = raw.find(sig)
+        while pos >= 0:
+            raw[pos + off : pos + off + 2] = struct.pack("<H", 99)
+            pos = raw.find(sig, pos + 4)
+    z.write_bytes(bytes(raw))
+    with pytest.raises(BundleError, match="compression method 99"):
+        read_bundle(z)
+
+
+@pytest.mark.parametrize("exc", [NotImplementedError("that compression type is not supported"),
+                                 OSError(28, "No space left on device")])
+def test_zip_read_errors_are_bundle_errors(bundle_copy: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           exc: Exception) -> None:
+    z = _zip_of(bundle_copy, tmp_path / "b.zip", [])
+
+    def broken(self: zipfile.ZipFile, *args: object, **kwargs: object) -> None:
+        raise exc
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", broken)
+    with pytest.raises(BundleError, match=rf"b\.zip: entry 'b/.*' cannot be extracted "
+                                          rf"\({type(exc).__name__}: "):
         read_bundle(z)
 
 
