@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from tflbench import __version__
-from tflbench.data.base import LazyArray
+from tflbench.data.base import LazyArray, stratified_subset
 from tflbench.errors import BundleError
 from tflbench.results import to_json
 
@@ -159,10 +159,14 @@ class ModelArrays:
         if len(self.x) == 0:
             raise BundleError("No evaluation samples to bundle. Received 0 inputs.")
 
-    def head(self, n: int | None) -> ModelArrays:
+    def subset(self, n: int | None, seed: int = 0) -> ModelArrays:
+        """A seeded, stratified subset of ``n`` samples, in their original order (all samples
+        when ``n`` is None or not below the count); the same ``n`` and ``seed`` give the same
+        subset. See :func:`tflbench.data.base.stratified_subset`."""
         if n is None or n >= len(self.x):
             return self
-        return ModelArrays(self.x[:n], self.y[:n], self.reference[:n])
+        idx = stratified_subset(np.asarray(self.y), n, seed)
+        return ModelArrays(self.x[idx], np.asarray(self.y)[idx], np.asarray(self.reference)[idx])
 
 
 def arrays_for_subject(subject: Any, settings: Any) -> ModelArrays:
@@ -348,13 +352,16 @@ def write_bundle(
     thresholds: Mapping[str, Any] | None = None,
     overwrite: bool = False,
     base_dir: str | os.PathLike[str] | None = None,
+    seed: int | None = None,
 ) -> Path:
     """Write a bundle for every model of ``results_doc`` and return its path.
 
     ``arrays`` maps a model name to its :class:`ModelArrays`; a model of the document without
     arrays is an error. Only modes with status ``ok`` and a ``file.path`` are bundled (optionally
     only those named in ``modes``); a relative ``file.path`` is resolved against ``base_dir``
-    (default: the current directory). The first ``max_samples`` samples are stored (None = all).
+    (default: the current directory). At most ``max_samples`` samples are stored per model
+    (None = all): a stratified subset drawn with ``seed`` (default: the run's ``settings.seed``,
+    else 0), so every class keeps its share; the same seed gives the same subset.
     With ``zip=True`` the bundle is written as ``<out_dir>.zip`` (or ``out_dir`` itself when it
     ends in ``.zip``) holding one top-level directory.
     """
@@ -364,6 +371,9 @@ def write_bundle(
     if max_samples is not None and max_samples < 1:
         raise BundleError(f"max_samples must be a positive integer or None. Received: "
                           f"{max_samples!r}.")
+    if seed is None:
+        seed = (results_doc.get("settings") or {}).get("seed")
+        seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
     wanted = None if modes is None else {str(m) for m in modes}
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     out = Path(out_dir)
@@ -377,7 +387,8 @@ def write_bundle(
             _check_replaceable_zip(zip_path)
         with tempfile.TemporaryDirectory(prefix="tflbench-bundle-") as tmp:
             stage = Path(tmp) / _slug(zip_path.stem)
-            _write_dir(results_doc, arrays, stage, max_samples, wanted, thresholds, base, [])
+            _write_dir(results_doc, arrays, stage, max_samples, seed, wanted, thresholds, base,
+                       [])
             zip_path.parent.mkdir(parents=True, exist_ok=True)
             part = zip_path.with_name(zip_path.name + ".part")
             with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -389,7 +400,8 @@ def write_bundle(
     created = _prepare_out_dir(out, overwrite)
     written: list[PurePosixPath] = []
     try:
-        _write_dir(results_doc, arrays, out, max_samples, wanted, thresholds, base, written)
+        _write_dir(results_doc, arrays, out, max_samples, seed, wanted, thresholds, base,
+                   written)
     except BaseException:
         # No partial bundle: remove what was written here, and nothing else.
         _remove_files(out, written)
@@ -404,6 +416,7 @@ def _write_dir(
     arrays: Mapping[str, ModelArrays],
     out: Path,
     max_samples: int | None,
+    seed: int,
     wanted: set[str] | None,
     thresholds: Mapping[str, Any] | None,
     base: Path,
@@ -467,7 +480,7 @@ def _write_dir(
                 "file per mode. Keep one record per mode (e.g. bundle one run, not a merge of "
                 "several) or choose --modes."
             )
-        arr = arrays[name].head(max_samples)
+        arr = arrays[name].subset(max_samples, seed)
         dataset = dict(model.get("dataset") or {})
         class_names = [str(c) for c in dataset.get("class_names") or []]
         reference = np.asarray(arr.reference, dtype=np.float32)
@@ -540,7 +553,8 @@ def _write_dir(
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "tflbench_version": __version__,
         "settings": dict(doc.get("settings") or {}),
-        "bundle": {"max_samples": max_samples, "modes": sorted(wanted) if wanted else None},
+        "bundle": {"max_samples": max_samples, "sampling": "stratified", "seed": seed,
+                   "modes": sorted(wanted) if wanted else None},
         "thresholds": dict(thresholds) if thresholds else None,
         "host": {
             "device": doc.get("device"),

@@ -19,6 +19,7 @@ from tflbench.bundle import (
     thresholds_table,
     write_bundle,
 )
+from tflbench.data.base import stratified_subset
 from tflbench.errors import BundleError
 
 
@@ -51,10 +52,16 @@ def test_write_then_read_round_trip(host: tuple[dict, dict], tmp_path: Path) -> 
 def test_max_samples_caps_the_arrays(host: tuple[dict, dict], tmp_path: Path) -> None:
     doc, arrays = host
     out = write_bundle(doc, arrays, tmp_path / "out", max_samples=7)
+    src = arrays["digits-mini"]
+    idx = stratified_subset(src.y, 7, 0)
     with read_bundle(out) as b:
         assert len(b.models[0].x) == 7
-        np.testing.assert_array_equal(b.models[0].y, arrays["digits-mini"].y[:7])
+        np.testing.assert_array_equal(b.models[0].y, src.y[idx])
+        np.testing.assert_array_equal(b.models[0].x, np.asarray(src.x)[idx])
+        np.testing.assert_array_equal(b.models[0].reference, src.reference[idx])
         assert b.manifest["models"][0]["n_samples"] == 7
+        assert b.manifest["bundle"] == {"max_samples": 7, "sampling": "stratified", "seed": 0,
+                                        "modes": None}
 
 
 def test_modes_filter_and_zip(host: tuple[dict, dict], tmp_path: Path) -> None:

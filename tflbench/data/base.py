@@ -269,6 +269,42 @@ def stratified_split(
     return out
 
 
+def stratified_subset(y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded, stratified subset of ``n`` of the labels ``y``.
+
+    Each class gets a share of ``n`` proportional to its frequency (largest remainders first,
+    at least one sample per class when ``n`` allows), the samples of a class are drawn with
+    ``seed``, and the indices come back in increasing order so that reading them stays
+    sequential. The same ``y``, ``n`` and ``seed`` always give the same subset; with
+    ``n >= len(y)`` every index is returned.
+    """
+    labels = np.asarray(y).reshape(-1)
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise DataError(f"Subset size must be a positive integer. Received: n={n!r}.")
+    total = len(labels)
+    if n >= total:
+        return np.arange(total, dtype=np.int64)
+    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    quota = counts * (n / total)
+    take = np.minimum(np.floor(quota).astype(np.int64), counts)
+    if n >= len(classes):
+        take = np.maximum(take, 1)
+    # Hand out (or take back) the rest one sample at a time, by remainder, in class order on ties.
+    while (rest := n - int(take.sum())) != 0:
+        if rest > 0:
+            order = np.argsort(-(quota - take), kind="stable")
+            order = order[take[order] < counts[order]]
+        else:
+            order = np.argsort(-(take - quota), kind="stable")
+            order = order[take[order] > 1]
+        for c in order[: abs(rest)]:
+            take[c] += 1 if rest > 0 else -1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.choice(np.flatnonzero(inverse == c), size=int(k), replace=False)
+              for c, k in enumerate(take) if k > 0]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
 #: Train/validation/test fractions used when a source has no splits of its own.
 DEFAULT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 #: Share of the training part held out for validation when only train/test are given.
