@@ -22,7 +22,7 @@ import numpy as np
 
 from tflbench import environment, metrics, results, timing
 from tflbench.bundle import Bundle, BundleMode, BundleModel, read_bundle, sha256_file
-from tflbench.errors import ConfigError, TflbenchError
+from tflbench.errors import ConfigError, InternalError, TflbenchError
 
 #: Thread counts swept by default (then "all usable cores"), capped at the usable cores.
 DEFAULT_SWEEP = (1, 2, 4)
@@ -95,7 +95,11 @@ def parse_threads(spec: str | None) -> list[int] | None:
 
 
 def _line(exc: BaseException) -> str:
+    """One line for a failed mode: a tflbench error's own message; for anything else (the
+    interpreter's RuntimeError, an OSError...) the exception type first."""
     text = " ".join(str(exc).split())
+    if not isinstance(exc, TflbenchError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return text[:400] or type(exc).__name__
 
 
@@ -173,25 +177,32 @@ def _measure_mode(
     }
     if not md.ok or md.path is None:
         return _failed(rec, "load", f"bundle check failed: {md.error}")
-    rec["file"] = {"path": entry.get("file"), "size_bytes": md.path.stat().st_size,
-                   "sha256": sha256_file(md.path), "size_ratio": entry.get("size_ratio")}
+    # Any error of one mode (a tflbench error, the interpreter's RuntimeError, an OSError...) is
+    # recorded as that mode's failure at its stage so the other modes' results are kept; bugs in
+    # tflbench (InternalError) propagate.
     assert bm.x is not None and bm.y is not None and bm.reference is not None
     label = f"{bm.name} / {md.mode} ({entry.get('file')})"
 
     try:
+        rec["file"] = {"path": entry.get("file"), "size_bytes": md.path.stat().st_size,
+                       "sha256": sha256_file(md.path), "size_ratio": entry.get("size_ratio")}
         runner, latency, memory = _load_and_time(
             md.path, bm.x[0], num_threads=num_threads, xnnpack=xnnpack, backend=backend,
             name=label, settings=settings)
-    except TflbenchError as exc:
+        rec["io"] = runner.io_record()
+    except InternalError:
+        raise
+    except Exception as exc:
         return _failed(rec, "load", _line(exc))
-    rec["io"] = runner.io_record()
     rec["memory"] = memory
     rec["latency"] = latency
     try:
         if e2e:
             rec["latency_e2e"] = _e2e(runner, bm.x, settings, threads=num_threads,
                                       xnnpack=xnnpack)
-    except TflbenchError as exc:
+    except InternalError:
+        raise
+    except Exception as exc:
         return _failed(rec, "latency", _line(exc))
 
     try:
@@ -201,7 +212,9 @@ def _measure_mode(
         cls = metrics.classification(bm.y, outputs, len(bm.class_names))
         if keras_cls is not None:
             rec["accuracy"] = metrics.accuracy_record(cls, keras_cls, bm.class_names)
-    except TflbenchError as exc:
+    except InternalError:
+        raise
+    except Exception as exc:
         return _failed(rec, "evaluate", _line(exc))
     finally:
         del runner
@@ -216,7 +229,9 @@ def _measure_mode(
                                            backend=backend, name=label, settings=settings)
                 del r
                 row = {k: v for k, v in lat.items() if k != "samples"}
-            except TflbenchError as exc:
+            except InternalError:
+                raise
+            except Exception as exc:
                 row = {"threads": threads, "xnnpack": xnn, "error": _line(exc)}
         rows.append(row)
     if rows:
@@ -234,8 +249,10 @@ def _warm_up_runtime(bundle: Bundle, backend: str | None) -> None:
             if md.ok and md.path is not None:
                 try:
                     Runner(md.path, num_threads=1, backend=backend)
-                except TflbenchError:
-                    continue
+                except InternalError:
+                    raise
+                except Exception:
+                    continue  # that mode's own measurement records why
                 return
 
 
