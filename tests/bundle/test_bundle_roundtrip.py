@@ -80,7 +80,7 @@ def test_bundle_command(host_run: dict[str, Any], tmp_path: Path,
     assert manifest["thresholds"]["tiny"]["int8"]["require_conversion"] is True
     assert results.is_file()
     with read_bundle(out, strict=True) as b:
-        assert len(b.models[0].x) == 25
+        assert b.models[0].x is not None and len(b.models[0].x) == 25
     # an existing bundle is kept unless --force
     rc = cli_main(["bundle", "--model", str(host_run["model_path"]), "--modes", "fp32",
                    "--cache-dir", str(host_run["cache"]), "--out", str(out), "--quiet"])

@@ -55,7 +55,7 @@ def test_max_samples_caps_the_arrays(host: tuple[dict, dict], tmp_path: Path) ->
     src = arrays["digits-mini"]
     idx = stratified_subset(src.y, 7, 0)
     with read_bundle(out) as b:
-        assert len(b.models[0].x) == 7
+        assert b.models[0].x is not None and len(b.models[0].x) == 7
         np.testing.assert_array_equal(b.models[0].y, src.y[idx])
         np.testing.assert_array_equal(b.models[0].x, np.asarray(src.x)[idx])
         np.testing.assert_array_equal(b.models[0].reference, src.reference[idx])
@@ -92,7 +92,7 @@ def test_refuses_a_non_empty_directory_unless_replacing_a_bundle(
         write_bundle(doc, arrays, out)
     write_bundle(doc, arrays, out, overwrite=True, max_samples=3)
     with read_bundle(out) as b:
-        assert len(b.models[0].x) == 3
+        assert b.models[0].x is not None and len(b.models[0].x) == 3
 
 
 def test_changed_tflite_is_refused(host: tuple[dict, dict], tmp_path: Path) -> None:
