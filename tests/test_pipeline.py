@@ -171,3 +171,15 @@ def test_first_invoke_is_timed_on_a_fresh_interpreter(tiny_model_file, digits, t
                        _settings(tmp_path, modes="fp32"))
     lat = doc["models"][0]["modes"][0]["latency"]
     assert lat["first_invoke_us"] > 0 and lat["init_us"] > 0
+
+
+def test_capped_evaluation_covers_every_class(tiny_model_file, digits, tmp_path):
+    from tflbench.data.base import Dataset, Split
+
+    order = np.argsort(digits.test.y, kind="stable")  # a test file sorted by class
+    sorted_ds = Dataset("sorted", digits.class_names, digits.train, digits.val,
+                        Split(digits.test.x[order], digits.test.y[order]))
+    doc = pipeline.run([pipeline.subject_from_model_file(tiny_model_file, sorted_ds)],
+                       _settings(tmp_path, modes="fp32", max_eval_samples=50))
+    support = doc["models"][0]["modes"][0]["accuracy"]["support"]
+    assert sum(support) == 50 and all(s >= 4 for s in support)

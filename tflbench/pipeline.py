@@ -21,7 +21,7 @@ import numpy as np
 from tflbench import __version__
 from tflbench import metrics as M
 from tflbench.cache import DEFAULT_DIR, Cache, array_digest, content_key, file_digest, tf_versions
-from tflbench.data.base import Dataset, LazyArray, Split
+from tflbench.data.base import Dataset, LazyArray, Split, stratified_subset
 from tflbench.errors import ModelLoadError, TflbenchError
 from tflbench.modes import MODES, Mode
 from tflbench.results import new_document
@@ -219,9 +219,11 @@ _KERAS_CHUNK_BYTES = 32 << 20
 
 
 def _eval_split(ds: Dataset, settings: RunSettings) -> Split:
+    """The test split, or a seeded stratified subset of ``max_eval_samples`` of it (a file's
+    own order may be sorted by class: its first rows would cover only the first classes)."""
     test = ds.test
     if settings.max_eval_samples is not None and len(test) > settings.max_eval_samples:
-        return test.head(settings.max_eval_samples)
+        return test.take(stratified_subset(test.y, settings.max_eval_samples, settings.seed))
     return test
 
 

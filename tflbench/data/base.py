@@ -152,6 +152,11 @@ class Split:
         x = self.x.subset(slice(0, n)) if isinstance(self.x, LazyArray) else self.x[:n]
         return Split(x, self.y[:n])
 
+    def take(self, idx: np.ndarray) -> Split:
+        """The samples at ``idx`` (a lazy view when ``x`` is lazy)."""
+        x = self.x.subset(idx) if isinstance(self.x, LazyArray) else self.x[idx]
+        return Split(x, self.y[idx])
+
     def in_memory(self) -> Split:
         """This split with ``x`` as a NumPy array (reads every row of a lazy ``x``)."""
         return Split(np.asarray(self.x), self.y) if self.lazy else self
