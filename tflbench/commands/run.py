@@ -169,6 +169,9 @@ def run_with_progress(settings: Any, subjects: list[Any], quiet: bool = False) -
 
 
 def main(args: argparse.Namespace) -> int:
+    from tflbench.reports import write_all
+    from tflbench.reports.terminal import render
+
     settings, subjects = settings_and_subjects(args)
     baseline_path = getattr(args, "baseline", None) or args._project.baseline.path
     if baseline_path is not None:
@@ -183,8 +186,8 @@ def main(args: argparse.Namespace) -> int:
         raise TflbenchError("\n".join(broken))  # nothing was measured: just the error
     gate_lines = apply_gates(doc, args._project, getattr(args, "baseline", None))
     report_dir = Path(settings.report_dir)
-    written = _write_reports(doc, report_dir)
-    _print_summary(doc)
+    written = write_all(doc, report_dir)
+    render(doc)
     for fmt, path in written.items():
         print(f"{fmt}: {path}")
     if broken:
@@ -209,15 +212,3 @@ def apply_gates(doc: dict[str, Any], project: Any, baseline_path: Path | None) -
         except TflbenchError as exc:
             doc["baseline"] = {"path": str(path), "error": str(exc)}
     return gates.document_failures(doc)
-
-
-def _write_reports(doc: dict[str, Any], report_dir: Path) -> dict[str, Path]:
-    from tflbench.reports import write_all
-
-    return dict(write_all(doc, report_dir))
-
-
-def _print_summary(doc: dict[str, Any]) -> None:
-    from tflbench.reports.terminal import render
-
-    render(doc)

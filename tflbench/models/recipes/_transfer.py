@@ -302,6 +302,14 @@ def _to_raw(x: np.ndarray, spec: Mapping[str, Any], uint8: bool) -> np.ndarray:
     return out
 
 
+def prepare_rgb(dataset: Dataset, recipe: str, params: Mapping[str, Any]) -> Dataset:
+    """``dataset`` at ``params["input_size"]``, RGB, with ``params["preprocessing"]`` (the
+    ``prepare()`` of the backbone recipes that take a fixed input size)."""
+    size = check_input_size(recipe, params["input_size"])
+    spec = check_preprocessing(recipe, params["preprocessing"])
+    return reprocess(dataset, recipe, spec, size, color="rgb")
+
+
 def reprocess(
     dataset: Dataset,
     recipe: str,

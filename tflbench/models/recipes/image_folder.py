@@ -51,10 +51,7 @@ def params(**overrides: Any) -> dict[str, Any]:
 def prepare(dataset: Dataset, **overrides: Any) -> Dataset:
     """``dataset`` at ``input_size`` RGB with the recipe's preprocessing (a no-op when the
     dataset was loaded that way, e.g. ``folder:PATH?size=224&preprocess=mobilenet_v2``)."""
-    p = params(**overrides)
-    size = tr.check_input_size(NAME, p["input_size"])
-    spec = tr.check_preprocessing(NAME, p["preprocessing"])
-    return tr.reprocess(dataset, NAME, spec, size, color="rgb")
+    return tr.prepare_rgb(dataset, NAME, params(**overrides))
 
 
 def build(
