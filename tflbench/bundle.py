@@ -23,7 +23,6 @@ This module never imports TensorFlow.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import lzma
 import os
@@ -43,6 +42,7 @@ import numpy as np
 from tflbench import __version__
 from tflbench.data.base import LazyArray, stratified_subset
 from tflbench.errors import BundleError
+from tflbench.fileio import sha256_file
 from tflbench.results import to_json
 
 SCHEMA = "tflbench.bundle"
@@ -73,14 +73,6 @@ _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
 def _one_line(exc: BaseException, limit: int = 300) -> str:
     return " ".join(str(exc).split())[:limit]
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _slug(name: str) -> str:

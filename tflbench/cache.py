@@ -8,14 +8,14 @@ Writes are atomic (temp file + rename), so concurrent workers never read half-wr
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tflbench.fileio import atomic_write_bytes, package_version
 
 DEFAULT_DIR = Path(os.environ.get("TFLBENCH_CACHE_DIR", ".tflbench-cache"))
 
@@ -24,14 +24,6 @@ def content_key(*parts: Any) -> str:
     """SHA-256 of the canonical JSON of ``parts``."""
     blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def package_version(dist: str) -> str | None:
-    """Installed version of a distribution without importing it."""
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def tf_versions() -> dict[str, str | None]:
@@ -79,17 +71,7 @@ class Cache:
         return p if p.exists() else None
 
     def _atomic_write(self, target: Path, data: bytes) -> Path:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return target
+        return atomic_write_bytes(target, data)
 
     def put_bytes(self, kind: str, key: str, suffix: str, data: bytes) -> Path:
         return self._atomic_write(self.path(kind, key, suffix), data)

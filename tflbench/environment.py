@@ -8,13 +8,14 @@ module never imports them, so it is safe on devices without TensorFlow.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import socket
 import sys
 from pathlib import Path
 from typing import Any
+
+from tflbench.fileio import package_version
 
 #: Where Linux exposes the frequency governor of the first core.
 GOVERNOR_PATH = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
@@ -70,14 +71,6 @@ def usable_cores() -> int:
     if aff:
         return len(aff)
     return max(1, os.cpu_count() or 1)
-
-
-def package_version(dist: str) -> str | None:
-    """Installed version of distribution ``dist`` from its metadata, without importing it."""
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _first_version(*dists: str) -> str | None:

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from tflbench import environment, metrics, results, timing
-from tflbench.bundle import Bundle, BundleMode, BundleModel, read_bundle, sha256_file
+from tflbench.bundle import Bundle, BundleMode, BundleModel, read_bundle
 from tflbench.errors import ConfigError, InternalError, TflbenchError
+from tflbench.fileio import sha256_file
 
 #: Thread counts swept by default (then "all usable cores"), capped at the usable cores.
 DEFAULT_SWEEP = (1, 2, 4)

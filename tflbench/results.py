@@ -20,6 +20,7 @@ from typing import Any
 
 from tflbench import __version__
 from tflbench.errors import ResultsError
+from tflbench.fileio import atomic_write_text
 
 SCHEMA = "tflbench.results"
 SCHEMA_VERSION = 1
@@ -70,12 +71,7 @@ def to_json(doc: dict[str, Any]) -> str:
 def save(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Validate and write ``doc`` atomically; returns the path."""
     validate(doc, source=str(path))
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(to_json(doc) + "\n", encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    return atomic_write_text(path, to_json(doc) + "\n")
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:

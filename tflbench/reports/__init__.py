@@ -12,10 +12,11 @@ No module here imports TensorFlow.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import Any
+
+from tflbench.fileio import atomic_write_text
 
 FORMATS = ("md", "html", "json", "term")
 
@@ -59,19 +60,13 @@ def write_text(path: str | os.PathLike[str], text: str, *, what: str = "the repo
     from tflbench.errors import ConfigError
 
     out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
+        atomic_write_text(out, text)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
         if blocking is not None:
             reason = f"{blocking} is a file, not a folder"
-        else:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
         raise ConfigError(f"Cannot write {what} to {out}: {reason}. "
                           f"Give a writable path with {option}.") from None
     return out
