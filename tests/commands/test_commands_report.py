@@ -74,10 +74,12 @@ def test_output_under_a_file_is_one_error(tmp_path: Path,
 
 def test_unwritable_output_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    def refuse(self: Path, *args: object, **kwargs: object) -> int:
-        raise PermissionError(13, "Permission denied", str(self))
+    import tflbench.fileio
 
-    monkeypatch.setattr(Path, "write_text", refuse)
+    def refuse(*args: object, dir: str = "", **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied", dir)
+
+    monkeypatch.setattr(tflbench.fileio.tempfile, "mkstemp", refuse)
     out = tmp_path / "r.md"
     assert cli_main(["report", str(HOST), "-o", str(out)]) == 2
     err = capsys.readouterr().err
