@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from tflbench.data.arrays import from_arrays
 from tflbench.data.base import Dataset
-from tflbench.data.npz import from_arrays
 from tflbench.errors import ConfigError, DataError
 
 SEED = 1234

@@ -23,20 +23,25 @@ the matching split of ``load_dataset(spec)`` with the same seed and fractions.
 from __future__ import annotations
 
 import os
-import shutil
-import struct
 import tempfile
 import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from tflbench.data import npz
 from tflbench.data import preprocess as pp
+from tflbench.data.arrays import (
+    check_images,
+    check_labels,
+    object_array_error,
+    resolve_class_names,
+)
 from tflbench.data.base import VAL_FROM_TRAIN, Split, resolve_fractions, stratified_split
+from tflbench.data.npzio import Rows, open_member
 from tflbench.errors import ConfigError, DataError
 
 SUBSETS = ("train", "val", "test", "all")
@@ -182,114 +187,10 @@ def stream_folder(
 # --------------------------------------------------------------------------- npz
 
 
-class _Rows(ABC):
-    dtype: np.dtype
-    shape: tuple[int, ...]
-
-    @abstractmethod
-    def take(self, rows: np.ndarray) -> np.ndarray: ...
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release the file."""
-
-
-class _FileRows(_Rows):
-    """Rows of a C-ordered array stored raw in a file at ``offset``, read with plain reads."""
-
-    def __init__(self, path: Path, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> None:
-        self.path, self.offset, self.dtype, self.shape = path, offset, dtype, shape
-        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
-
-    def take(self, rows: np.ndarray) -> np.ndarray:
-        # The file is opened per call: no handle outlives a read, so a long-lived lazy array
-        # holds no open file.
-        with open(self.path, "rb") as fh:
-            return self._take(fh, rows)
-
-    def _take(self, fh: IO[bytes], rows: np.ndarray) -> np.ndarray:
-        out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
-        flat = out.reshape(len(rows), -1).view(np.uint8)
-        order = np.argsort(rows, kind="stable")
-        srt = rows[order]
-        # read runs of consecutive rows with one read each
-        breaks = np.flatnonzero(np.diff(srt) != 1) + 1
-        for run in np.split(np.arange(len(srt)), breaks):
-            if not len(run):
-                continue
-            first = int(srt[run[0]])
-            fh.seek(self.offset + first * self.row_bytes)
-            buf = fh.read(len(run) * self.row_bytes)
-            if len(buf) != len(run) * self.row_bytes:
-                raise DataError(f"'{self.path}' is truncated: rows {first}.. are missing.")
-            flat[order[run]] = np.frombuffer(buf, dtype=np.uint8).reshape(len(run), -1)
-        return out
-
-
-class _MmapRows(_Rows):
-    def __init__(self, path: Path, offset: int, dtype: np.dtype, shape: tuple[int, ...],
-                 fortran: bool) -> None:
-        self.dtype, self.shape = dtype, shape
-        self._mm: np.memmap | None = np.memmap(path, dtype=dtype, mode="r", offset=offset,
-                                               shape=shape, order="F" if fortran else "C")
-
-    def take(self, rows: np.ndarray) -> np.ndarray:
-        assert self._mm is not None
-        return np.asarray(self._mm[rows])
-
-    def close(self) -> None:
-        self._mm = None
-
-
-def read_member_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = fmt.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, fortran, dtype = fmt.read_array_header_2_0(fh)
-        else:
-            # version 3.0 (utf-8 field names) has no public reader
-            shape, fortran, dtype = fmt._read_array_header(fh, version)  # type: ignore[attr-defined]
-    except ValueError as exc:
-        raise DataError(f"{where} is not a valid .npy array ({exc}). Write it again.") from None
-    if dtype.hasobject:
-        raise npz.object_array_error(where)
-    return tuple(int(d) for d in shape), bool(fortran), dtype
-
-
-def open_member(path: Path, key: str, tmp: Path, access: str) -> _Rows:
-    """Open array ``key`` of an .npz for row access without reading it all into memory."""
-    member = f"{key}.npy"
-    where = f"Array '{key}' in '{path}'"
-    with zipfile.ZipFile(path) as zf:
-        info = zf.getinfo(member)
-        if info.compress_type == zipfile.ZIP_STORED:
-            with open(path, "rb") as fh:
-                fh.seek(info.header_offset)
-                local = fh.read(30)
-                if local[:4] != b"PK\x03\x04":
-                    raise DataError(f"'{path}' is a corrupt zip archive. Write it again.")
-                name_len, extra_len = struct.unpack("<HH", local[26:30])
-                fh.seek(info.header_offset + 30 + name_len + extra_len)
-                shape, fortran, dtype = read_member_header(fh, where)
-                offset = fh.tell()
-            data_path = path
-        else:
-            data_path = tmp / member
-            with zf.open(member) as src, open(data_path, "wb") as dst:
-                shape, fortran, dtype = read_member_header(src, where)
-                shutil.copyfileobj(src, dst, 1 << 20)
-            offset = 0
-    if access == "mmap" or fortran:
-        return _MmapRows(data_path, offset, dtype, shape, fortran)
-    return _FileRows(data_path, offset, dtype, shape)
-
-
 class NpzStream(Stream):
     """Rows of an ``.npz`` read on demand and preprocessed per batch."""
 
-    def __init__(self, rows: _Rows, labels: np.ndarray, index: np.ndarray, *, name: str,
+    def __init__(self, rows: Rows, labels: np.ndarray, index: np.ndarray, *, name: str,
                  source: str, subset: str, class_names: Sequence[str], spec: Mapping[str, Any],
                  tmp: tempfile.TemporaryDirectory[str] | None) -> None:
         self._rows, self.labels, self.index = rows, labels, index
@@ -344,7 +245,7 @@ def stream_npz(
             try:
                 return np.asarray(f[key])
             except ValueError:
-                raise npz.object_array_error(f"Array '{key}' in {what}") from None
+                raise object_array_error(f"Array '{key}' in {what}") from None
 
         names_arr = small("class_names") if "class_names" in keys else None
         own_splits = npz.has_own_splits(keys, what, fractions)
@@ -365,15 +266,15 @@ def stream_npz(
     try:
         rows = open_member(p, x_key, Path(tmp.name), access)
         dummy = np.empty((0, *rows.shape[1:]), dtype=rows.dtype)
-        npz.check_images(dummy, x_key, what, check_finite=False)
+        check_images(dummy, x_key, what, check_finite=False)
         if not own_splits:
-            labels = {"all": npz.check_labels(raw_labels["all"], rows.shape[0], "y", what)}
+            labels = {"all": check_labels(raw_labels["all"], rows.shape[0], "y", what)}
             y = labels["all"]
             index = (np.arange(len(y)) if subset == "all"
                      else stratified_split(y, resolve_fractions(fractions), seed)[
                          SUBSETS.index(subset)])
         else:
-            labels = {s: npz.check_labels(v, len(v), f"y_{s}", what)
+            labels = {s: check_labels(v, len(v), f"y_{s}", what)
                       for s, v in raw_labels.items()}
             y = labels["train" if val_from_train else subset]
             if len(y) != rows.shape[0]:
@@ -383,7 +284,7 @@ def stream_npz(
                 )
             index = (stratified_split(y, (1.0 - VAL_FROM_TRAIN, VAL_FROM_TRAIN), seed)[
                 ("train", "val").index(subset)] if val_from_train else np.arange(len(y)))
-        names = npz.resolve_class_names(names_arr, np.concatenate(list(labels.values())), what)
+        names = resolve_class_names(names_arr, np.concatenate(list(labels.values())), what)
         default = "unit" if rows.dtype == np.uint8 else "raw"
         spec = pp.with_defaults(preprocessing, input_size=input_size, default_named=default)
         spec.update({"layout": "NHWC", "dtype": "float32", "raw_dtype": str(rows.dtype)})

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from tflbench.data import preprocess as pp
+from tflbench.data.arrays import from_arrays
 from tflbench.data.base import Dataset
-from tflbench.data.npz import from_arrays
 from tflbench.errors import ConfigError, DataError
 
 SEED = 1234
