@@ -151,6 +151,7 @@ def subject_from_recipe(
 def subject_from_model_file(
     path: str | os.PathLike[str], dataset: Dataset | str | dict[str, Any] | None = None, *,
     name: str | None = None, safe_mode: bool = True,
+    data_loader: Callable[[], Dataset] | None = None,
 ) -> Subject:
     """A user's ``.keras`` / ``.h5`` / SavedModel with its data (default: the embedded digits).
 
@@ -158,6 +159,10 @@ def subject_from_model_file(
     inputs would exceed 64 MiB is read batch by batch during the run, never whole (see
     docs/data-sources.md, "Streaming evaluation"). Pass a :class:`Dataset` loaded with
     ``load_dataset(spec, lazy=True)`` (or ``False``) to choose.
+
+    ``data_loader``, when given, loads the data instead (deferred, like the default loading):
+    the project configuration passes one that applies a model's own preprocessing and class
+    names to ``dataset``.
     """
     from tflbench.models.loader import model_kind
 
@@ -168,6 +173,8 @@ def subject_from_model_file(
     check_data_spec(dataset)
 
     def load_dataset() -> Dataset:
+        if data_loader is not None:
+            return data_loader()
         if isinstance(dataset, Dataset):
             return dataset
         return load_data_spec(dataset or "digits", lazy="auto")

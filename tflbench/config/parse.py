@@ -1,38 +1,27 @@
-"""The project configuration: ``tflbench.toml`` or ``[tool.tflbench]`` in ``pyproject.toml``.
+"""Reading and validating a configuration: TOML into a :class:`ProjectConfig`.
 
-Every key is documented in ``docs/gating.md``. A minimal file::
-
-    [tool.tflbench]
-    modes = ["fp32", "int8"]
-
-    [[tool.tflbench.models]]
-    path = "models/classifier.keras"
-    data = "npz:data/test.npz"
-
-    [tool.tflbench.thresholds.int8]
-    min_top1_agreement = 0.97
-
-Unknown keys and wrong types raise :class:`~tflbench.errors.ConfigError` naming the full key path
-and what was received. Without a configuration file the embedded default subjects (the digits
-recipes) are used. Relative paths are relative to the configuration file's directory.
-
-Reading a configuration never imports TensorFlow.
+Unknown keys and wrong types raise :class:`~tflbench.errors.ConfigError` naming the file, the
+full key path and what was received. Relative paths are made absolute against the
+configuration file's directory. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tflbench import gates
+from tflbench.config.model import (
+    DEFAULT_REPORT_DIR,
+    BaselineConfig,
+    ModelEntry,
+    ProjectConfig,
+    mode_list,
+    show,
+)
 from tflbench.errors import ConfigError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from tflbench.pipeline import RunSettings, Subject
 
 try:  # Python 3.11+
     import tomllib as _toml
@@ -45,10 +34,6 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 CONFIG_FILE = "tflbench.toml"
 PYPROJECT = "pyproject.toml"
 
-#: Defaults of the top-level scalar keys.
-DEFAULT_REPORT_DIR = "reports"
-DEFAULT_CACHE_DIR = ".tflbench-cache"
-
 _TOP_KEYS = ("models", "modes", "thresholds", "runtime", "latency", "report_dir", "cache_dir",
              "baseline", "representative_samples", "top_k", "device", "max_eval_samples")
 _MODEL_KEYS = ("name", "recipe", "path", "data", "preprocessing", "class_names", "safe_mode",
@@ -58,218 +43,6 @@ _LATENCY_KEYS = ("warmup_runs", "warmup_seconds", "min_runs", "min_seconds", "ma
                  "max_seconds")
 _BASELINE_KEYS = ("path", "max_accuracy_drop", "max_agreement_drop", "max_latency_increase",
                   "alpha")
-
-
-# ------------------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One reference model: a built-in recipe or a Keras model file, with its data."""
-
-    name: str
-    recipe: str | None = None
-    path: Path | None = None
-    #: Data spec: "digits", "npz:PATH", "folder:PATH", "tfds:NAME", "keras:NAME".
-    data: str | None = None
-    preprocessing: dict[str, Any] | str | None = None
-    class_names: tuple[str, ...] | None = None
-    safe_mode: bool = True
-    params: dict[str, Any] = field(default_factory=dict)
-    #: Per-model thresholds: threshold keys for every mode and mode tables.
-    thresholds: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def source(self) -> str:
-        return f"recipe:{self.recipe}" if self.recipe else str(self.path)
-
-
-@dataclass(frozen=True)
-class BaselineConfig:
-    """Where the previous release's results are and how much they may change."""
-
-    path: Path | None = None
-    #: Maximum accuracy drop vs the baseline, as a fraction (0.01 = 1 percentage point).
-    max_accuracy_drop: float = 0.01
-    #: Maximum drop of top-1 agreement vs the baseline, as a fraction.
-    max_agreement_drop: float = 0.01
-    #: Maximum growth of the median latency, as a fraction of the baseline (0.1 = +10 %).
-    max_latency_increase: float = 0.10
-    #: Significance level of the Mann-Whitney U test on the latency samples.
-    alpha: float = 0.05
-
-
-@dataclass(frozen=True)
-class ProjectConfig:
-    """The resolved configuration of a project (or the embedded default)."""
-
-    #: The file it came from; ``None`` for the embedded default.
-    source: Path | None = None
-    #: Directory relative paths are resolved against.
-    root: Path = field(default_factory=Path.cwd)
-    #: Empty means the embedded default subjects.
-    models: tuple[ModelEntry, ...] = ()
-    #: Mode names, in order; empty means every registered mode.
-    modes: tuple[str, ...] = ()
-    thresholds: gates.Thresholds = field(default_factory=gates.Thresholds)
-    threads: int = 1
-    xnnpack: bool = True
-    #: Overrides of :class:`tflbench.timing.LatencySettings` fields.
-    latency: dict[str, Any] = field(default_factory=dict)
-    report_dir: Path = field(default_factory=lambda: Path(DEFAULT_REPORT_DIR))
-    cache_dir: Path | None = None
-    baseline: BaselineConfig = field(default_factory=BaselineConfig)
-    representative_samples: int = 200
-    top_k: int = 5
-    device: str | None = None
-    max_eval_samples: int | None = None
-
-    # -- derived -------------------------------------------------------------------------
-    def mode_names(self) -> list[str]:
-        from tflbench.modes import MODES
-
-        return list(self.modes) if self.modes else list(MODES)
-
-    def model_names(self) -> list[str]:
-        """Names of the configured models (the embedded defaults when none are configured)."""
-        if self.models:
-            return [m.name for m in self.models]
-        from tflbench.pipeline import default_subjects
-
-        return [s.name for s in default_subjects()]
-
-    def replace(self, **changes: Any) -> ProjectConfig:
-        return dataclasses.replace(self, **changes)
-
-    def with_overrides(
-        self, *, modes: str | Sequence[str] | None = None,
-        models: str | Sequence[str] | None = None,
-        threads: int | None = None, xnnpack: bool | None = None,
-        report_dir: str | os.PathLike[str] | None = None,
-        baseline: str | os.PathLike[str] | None = None,
-    ) -> ProjectConfig:
-        """Apply command-line overrides (paths relative to the current directory)."""
-        cfg = self
-        if modes:
-            cfg = cfg.replace(modes=tuple(_mode_list(modes, "--tflbench-modes")))
-        if models:
-            wanted = [m.strip() for m in models.split(",")] if isinstance(models, str) \
-                else list(models)
-            wanted = [w for w in wanted if w]
-            known = cfg.model_names()
-            unknown = [w for w in wanted if w not in known]
-            if unknown:
-                raise ConfigError(f"Unknown model(s) {', '.join(map(repr, unknown))} in "
-                                  f"--tflbench-models. Expected some of: {', '.join(known)}.")
-            entries = cfg.models or tuple(ModelEntry(name=n, recipe=n) for n in known)
-            cfg = cfg.replace(models=tuple(e for e in entries if e.name in wanted))
-        if threads is not None:
-            if threads < 1:
-                raise ConfigError(f"--tflbench-threads must be >= 1. Received: {threads}.")
-            cfg = cfg.replace(threads=threads)
-        if xnnpack is not None:
-            cfg = cfg.replace(xnnpack=xnnpack)
-        if report_dir is not None:
-            cfg = cfg.replace(report_dir=Path(report_dir).resolve())
-        if baseline is not None:
-            cfg = cfg.replace(baseline=dataclasses.replace(self.baseline,
-                                                           path=Path(baseline).resolve()))
-        return cfg
-
-    def resolved_cache_dir(self) -> Path:
-        if self.cache_dir is not None:
-            return self.cache_dir
-        env = os.environ.get("TFLBENCH_CACHE_DIR")
-        return Path(env).resolve() if env else self.root / DEFAULT_CACHE_DIR
-
-    def latency_settings(self) -> Any:
-        from tflbench.pipeline import RUN_LATENCY
-
-        return dataclasses.replace(RUN_LATENCY, **self.latency)
-
-    # -- bridge to the pipeline ------------------------------------------------------------
-    def to_run_settings(self) -> RunSettings:
-        from tflbench.modes import resolve_modes
-        from tflbench.pipeline import RunSettings
-
-        return RunSettings(
-            modes=tuple(resolve_modes(self.mode_names())),
-            num_threads=self.threads,
-            xnnpack=self.xnnpack,
-            top_k=self.top_k,
-            representative_samples=self.representative_samples,
-            latency=self.latency_settings(),
-            cache_dir=self.resolved_cache_dir(),
-            report_dir=self.report_dir,
-            device=self.device,
-            max_eval_samples=self.max_eval_samples,
-        )
-
-    def to_subjects(self) -> list[Subject]:
-        from tflbench import pipeline
-
-        if not self.models:
-            return pipeline.default_subjects()
-        return [_subject(m) for m in self.models]
-
-    def describe(self) -> dict[str, Any]:
-        """A JSON-able summary (for cache keys and logs)."""
-        return {
-            "source": str(self.source) if self.source else None,
-            "models": [{"name": m.name, "source": m.source, "data": m.data,
-                        "preprocessing": m.preprocessing,
-                        "class_names": list(m.class_names) if m.class_names else None,
-                        "safe_mode": m.safe_mode, "params": m.params} for m in self.models],
-            "modes": self.mode_names(), "threads": self.threads, "xnnpack": self.xnnpack,
-            "latency": self.latency, "representative_samples": self.representative_samples,
-            "top_k": self.top_k, "device": self.device,
-            "max_eval_samples": self.max_eval_samples,
-        }
-
-
-def _subject(entry: ModelEntry) -> Subject:
-    from tflbench import pipeline
-
-    if entry.recipe:
-        return pipeline.subject_from_recipe(entry.recipe, entry.data,
-                                            subject_name=entry.name, **entry.params)
-    assert entry.path is not None
-    subject = pipeline.subject_from_model_file(entry.path, entry.data, name=entry.name,
-                                               safe_mode=entry.safe_mode)
-    if entry.preprocessing is not None or entry.class_names is not None:
-        spec = entry.data or "digits"
-
-        def load_dataset() -> Any:
-            return load_data(spec, preprocessing=entry.preprocessing,
-                             class_names=entry.class_names, lazy="auto")
-
-        subject.load_dataset = load_dataset
-    return subject
-
-
-def load_data(spec: str, *, preprocessing: Any = None,
-              class_names: Sequence[str] | None = None, lazy: bool | str = False) -> Any:
-    """Load a data spec with the user's preprocessing, then name its classes. ``lazy="auto"``
-    streams large folder/npz evaluation data (model-file subjects; recipes train in memory)."""
-    from tflbench.data import sources
-    from tflbench.errors import DataError
-
-    kwargs: dict[str, Any] = {"lazy": lazy}
-    if preprocessing is not None:
-        kwargs["preprocessing"] = preprocessing
-    ds = sources.load_dataset(spec, **kwargs)
-    if class_names is not None:
-        if len(class_names) != ds.num_classes:
-            raise DataError(
-                f"class_names has {len(class_names)} names but the data {spec!r} has "
-                f"{ds.num_classes} classes ({', '.join(ds.class_names)}). Give one name per "
-                "class, in label order."
-            )
-        ds = dataclasses.replace(ds, class_names=tuple(class_names))
-    return ds
-
-
-# ------------------------------------------------------------------------------------- reading
 
 
 class _Reader:
@@ -295,23 +68,23 @@ class _Reader:
 
     def mapping(self, value: Any, table: str, key: str) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            raise self.error(table, key, f"expected a table. Received: {_show(value)}")
+            raise self.error(table, key, f"expected a table. Received: {show(value)}")
         return value
 
     def string(self, value: Any, table: str, key: str) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.error(table, key, f"expected a non-empty string. Received: {_show(value)}")
+            raise self.error(table, key, f"expected a non-empty string. Received: {show(value)}")
         return value
 
     def boolean(self, value: Any, table: str, key: str) -> bool:
         if not isinstance(value, bool):
-            raise self.error(table, key, f"expected true or false. Received: {_show(value)}")
+            raise self.error(table, key, f"expected true or false. Received: {show(value)}")
         return value
 
     def integer(self, value: Any, table: str, key: str, minimum: int = 1) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self.error(table, key,
-                             f"expected an integer >= {minimum}. Received: {_show(value)}")
+                             f"expected an integer >= {minimum}. Received: {show(value)}")
         return value
 
     def number(self, value: Any, table: str, key: str, low: float = 0.0,
@@ -321,7 +94,7 @@ class _Reader:
             bad = True
         if bad:
             rng = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
-            raise self.error(table, key, f"expected a number {rng}. Received: {_show(value)}")
+            raise self.error(table, key, f"expected a number {rng}. Received: {show(value)}")
         return float(value)
 
     def path(self, value: Any, table: str, key: str) -> Path:
@@ -343,29 +116,6 @@ class _Reader:
         p = Path(os.path.expanduser(target))
         p = p if p.is_absolute() else (self.root / p).resolve()
         return f"{prefix}{p}{qm}{options}"
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
-
-
-def _mode_list(value: Any, where: str) -> list[str]:
-    from tflbench.modes import resolve_modes
-
-    if isinstance(value, str):
-        names: Any = value
-    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        names = list(value)
-    else:
-        raise ConfigError(f"{where}: expected a list of mode names or 'all'. "
-                          f"Received: {_show(value)}.")
-    try:
-        return [m.name for m in resolve_modes(names)]
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _thresholds_layers(
@@ -412,7 +162,7 @@ def _model_entry(r: _Reader, raw: Any, index: int, seen: set[str]) -> tuple[Mode
     table = f"[[{r.table('models')[1:-1]}]] entry {index + 1}"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{r.file or ''}: {label}: expected a table with 'recipe' or 'path'. "
-                          f"Received: {_show(raw)}.")
+                          f"Received: {show(raw)}.")
     r.keys(raw, _MODEL_KEYS, table)
     has_recipe, has_path = "recipe" in raw, "path" in raw
     if has_recipe == has_path:
@@ -449,14 +199,14 @@ def _model_entry(r: _Reader, raw: Any, index: int, seen: set[str]) -> tuple[Mode
         pre = raw["preprocessing"]
         if not isinstance(pre, (str, Mapping)):
             raise r.error(table, "preprocessing", "expected a named preprocessing (string) or a "
-                          f"table. Received: {_show(pre)}")
+                          f"table. Received: {show(pre)}")
         preprocessing = pre if isinstance(pre, str) else dict(pre)
     class_names = None
     if "class_names" in raw:
         cn = raw["class_names"]
         if not isinstance(cn, list) or not cn or not all(isinstance(c, str) for c in cn):
             raise r.error(table, "class_names", "expected a non-empty list of strings. "
-                          f"Received: {_show(cn)}")
+                          f"Received: {show(cn)}")
         class_names = tuple(cn)
     safe_mode = r.boolean(raw["safe_mode"], table, "safe_mode") if "safe_mode" in raw else True
     params: dict[str, Any] = {}
@@ -485,7 +235,7 @@ def parse(raw: Mapping[str, Any], file: Path | None = None, prefix: str = "") ->
         models = raw["models"]
         if not isinstance(models, list) or not models:
             raise r.error(top, "models", "expected a non-empty array of tables "
-                          f"([[{r.table('models')[1:-1]}]]). Received: {_show(models)}")
+                          f"([[{r.table('models')[1:-1]}]]). Received: {show(models)}")
         entries: list[ModelEntry] = []
         seen: set[str] = set()
         for i, m in enumerate(models):
@@ -500,7 +250,7 @@ def parse(raw: Mapping[str, Any], file: Path | None = None, prefix: str = "") ->
             entries.append(entry)
         kw["models"] = tuple(entries)
     if "modes" in raw:
-        kw["modes"] = tuple(_mode_list(raw["modes"], f"{r.file or ''}: {top} modes".lstrip(": ")))
+        kw["modes"] = tuple(mode_list(raw["modes"], f"{r.file or ''}: {top} modes".lstrip(": ")))
     everywhere: dict[str, Any] = {}
     per_mode_thr: dict[str, dict[str, Any]] = {}
     if "thresholds" in raw:
@@ -573,7 +323,8 @@ def _baseline(r: _Reader, value: Any, top: str) -> BaselineConfig:
     return BaselineConfig(**kw)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a dict; one :class:`ConfigError` naming the file when it cannot be read."""
     if _toml is None:  # pragma: no cover - Python 3.10 without tomli
         raise ConfigError(f"Reading {path} needs a TOML parser on Python 3.10: "
                           "pip install tomli.")
@@ -588,74 +339,23 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the syntax.") from None
 
 
-def load(path: str | os.PathLike[str]) -> ProjectConfig:
+def load_file(path: str | os.PathLike[str]) -> ProjectConfig:
     """Read ``tflbench.toml`` (top-level keys) or ``pyproject.toml`` (``[tool.tflbench]``)."""
     p = Path(path).resolve()
-    if p.is_dir():
-        found = find(p, walk_up=False)
-        if found is None:
-            raise ConfigError(f"No {CONFIG_FILE} or {PYPROJECT} with [tool.tflbench] in {p}. "
-                              f"Create one (see docs/gating.md) or give the file itself.")
-        p = found
-    data = _read_toml(p)
+    data = read_toml(p)
     if p.name == PYPROJECT:
-        tool = data.get("tool", {})
-        if not isinstance(tool, Mapping) or "tflbench" not in tool:
+        section = tool_section(data)
+        if section is None:
             raise ConfigError(f"{p} has no [tool.tflbench] table. Add one (see docs/gating.md) "
                               f"or use a {CONFIG_FILE}.")
-        section = tool["tflbench"]
         if not isinstance(section, Mapping):
             raise ConfigError(f"{p}: [tool.tflbench] must be a table. "
-                              f"Received: {_show(section)}.")
+                              f"Received: {show(section)}.")
         return parse(section, p, "tool.tflbench")
     return parse(data, p, "")
 
 
-def _has_tool_section(pyproject: Path) -> bool:
-    try:
-        data = _read_toml(pyproject)
-    except ConfigError:
-        return False
-    tool = data.get("tool")
-    return isinstance(tool, Mapping) and "tflbench" in tool
-
-
-def find(start: str | os.PathLike[str] | None = None, walk_up: bool = True) -> Path | None:
-    """The configuration file for ``start`` (default: the current directory).
-
-    In each directory from ``start`` upwards: ``tflbench.toml`` wins, then a ``pyproject.toml``
-    with ``[tool.tflbench]``. The search stops at the first directory holding a
-    ``pyproject.toml`` or ``.git`` (the project root) and returns ``None`` when nothing is found.
-    """
-    d = Path(start or Path.cwd()).resolve()
-    while True:
-        candidate = d / CONFIG_FILE
-        if candidate.is_file():
-            return candidate
-        pyproject = d / PYPROJECT
-        if pyproject.is_file():
-            return pyproject if _has_tool_section(pyproject) else None
-        if (d / ".git").exists() or not walk_up or d.parent == d:
-            return None
-        d = d.parent
-
-
-def default_config(root: str | os.PathLike[str] | None = None) -> ProjectConfig:
-    """The embedded default: digits recipes, every mode, default thresholds."""
-    base = Path(root or Path.cwd()).resolve()
-    return ProjectConfig(source=None, root=base, report_dir=base / DEFAULT_REPORT_DIR)
-
-
-def load_config(path: str | os.PathLike[str] | None = None,
-                start: str | os.PathLike[str] | None = None) -> ProjectConfig:
-    """Alias of :func:`load_project`."""
-    return load_project(path, start)
-
-
-def load_project(path: str | os.PathLike[str] | None = None,
-                 start: str | os.PathLike[str] | None = None) -> ProjectConfig:
-    """``path`` when given, else the configuration found from ``start``, else the default."""
-    if path is not None and str(path) != "":
-        return load(path)
-    found = find(start)
-    return load(found) if found is not None else default_config(start)
+def tool_section(pyproject: Mapping[str, Any]) -> Any:
+    """The ``[tool.tflbench]`` value of a parsed ``pyproject.toml``, or None."""
+    tool = pyproject.get("tool")
+    return tool.get("tflbench") if isinstance(tool, Mapping) else None
