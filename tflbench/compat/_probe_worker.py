@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
     os.dup2(devnull, 2)
     outcomes = []
     try:
-        for path, _name, _version_ in jobs:
+        for path, *_ in jobs:
             try:
                 mod.Interpreter(model_path=path, **kwargs)
                 outcomes.append("ok")

@@ -211,7 +211,7 @@ def _parse(buf: Any, label: str) -> ModelOps:
                 raise r.fail(f"an operator uses operator code {index} of {len(codes)}")
             counts[index] += 1
     merged: dict[tuple[str, int, int | None], int] = {}
-    for key, count in zip(codes, counts):
+    for key, count in zip(codes, counts, strict=True):
         merged[key] = merged.get(key, 0) + count
     ops = tuple(OpUsage(name=n, version=v, count=c, builtin_code=code)
                 for (n, v, code), c in sorted(merged.items(), key=lambda kv: kv[0][:2]))
@@ -219,7 +219,7 @@ def _parse(buf: Any, label: str) -> ModelOps:
                     ops=ops)
 
 
-def read_ops(model: str | os.PathLike[str] | bytes) -> ModelOps:
+def read_ops(model: str | os.PathLike[str] | bytes | bytearray | memoryview) -> ModelOps:
     """The ops and op versions of a ``.tflite`` file (a path or its bytes)."""
     if isinstance(model, (bytes, bytearray, memoryview)):
         return _parse(memoryview(model), "<in-memory model>")

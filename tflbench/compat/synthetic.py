@@ -75,7 +75,7 @@ class _Writer:
             for _ in obj.items:
                 slots.append(len(self.buf))
                 self.buf += b"\0\0\0\0"
-            for slot, item in zip(slots, obj.items):
+            for slot, item in zip(slots, obj.items, strict=True):
                 self._patch(slot, self.write(item))
             return pos
         assert isinstance(obj, _Table)
@@ -96,7 +96,7 @@ class _Writer:
         self.buf += b"\0" * end
         struct.pack_into("<i", self.buf, table, table - vtable)
         children = []
-        for f, off in zip(obj.fields, offsets):
+        for f, off in zip(obj.fields, offsets, strict=True):
             if isinstance(f, tuple):
                 struct.pack_into("<" + f[1], self.buf, table + off, f[0])
             elif f is not None:
