@@ -196,7 +196,7 @@ class _State:
                     self.config.rootpath
                 path = Path(ini) if Path(ini).is_absolute() else base / ini
         start = Path(self.config.invocation_params.dir)
-        project = cfg.load_project(path, start=start)
+        project, _ = cfg.discover_project(path, start=start)
         report_dir = self._option("tflbench_report_dir")
         baseline = self._option("tflbench_baseline")
         return project.with_overrides(

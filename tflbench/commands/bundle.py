@@ -32,18 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def thresholds_for(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """The resolved gate limits of every (model, mode) of ``doc``: ``{model: {mode: limits}}``
-    (from the project config when one is used, else the built-in defaults)."""
+    """The resolved gate limits of every (model, mode) of ``doc``: ``{model: {mode: limits}}``,
+    from the project config the host run used (``args._project``, set by
+    ``settings_and_subjects``; the built-in defaults when no config was found). With
+    ``--model``/``--recipe`` the project's thresholds still apply."""
     from tflbench.bundle import thresholds_table
 
-    config_path = getattr(args, "config", None)
-    if config_path is None and not (args.model or args.recipe) and Path("tflbench.toml").exists():
-        config_path = Path("tflbench.toml")
-    if config_path is None:
-        return thresholds_table(doc)
-    from tflbench import config as cfg
-
-    return thresholds_table(doc, cfg.load_config(config_path).thresholds)
+    return thresholds_table(doc, args._project.thresholds)
 
 
 def main(args: argparse.Namespace) -> int:

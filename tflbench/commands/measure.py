@@ -49,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "mode failed")
     o.add_argument("--gate", action="store_true",
                    help="apply the thresholds stored in the bundle; exit 1 when one fails")
+    o.add_argument("--config", metavar="PATH", default=None,
+                   help="with --gate: apply this project config's thresholds instead of the "
+                        "bundle's (tflbench.toml, pyproject.toml with [tool.tflbench], or a "
+                        "directory holding one)")
     o.add_argument("--quiet", action="store_true", help="print only the tables")
 
 
@@ -244,6 +248,7 @@ def main(args: argparse.Namespace) -> int:
     if args.num_threads is not None and args.num_threads < 1:
         raise ConfigError(f"--num-threads must be a positive integer. Received: "
                           f"{args.num_threads}.")
+    project = _gate_config(args)
     sweep = parse_threads(args.threads)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else None
     with read_bundle(args.bundle, strict=args.strict) as bundle:
@@ -257,7 +262,7 @@ def main(args: argparse.Namespace) -> int:
         )
         host = {(m["name"], md["mode"]): md.get("host") or {}
                 for m in bundle.manifest["models"] for md in m["modes"]}
-        gate_lines = _gates(doc, bundle.manifest.get("thresholds")) if args.gate else []
+        gate_lines = _gates(doc, bundle.manifest.get("thresholds"), project) if args.gate else []
         has_host_results = bundle.host_results is not None
         problems = list(bundle.problems)
     console.print(Text(settings_line(doc), style="bold"))
@@ -288,10 +293,28 @@ def main(args: argparse.Namespace) -> int:
     return 1 if gate_lines or (args.strict and failed) else 0
 
 
-def _gates(doc: dict[str, Any], stored: dict[str, Any] | None) -> list[str]:
-    """Evaluate the bundle's stored limits on the device results; returns the failure lines."""
+def _gate_config(args: argparse.Namespace) -> Any:
+    """The project config of ``--config`` (found as every command finds it), or None: the
+    bundle's stored limits are the default of ``--gate``."""
+    from tflbench.config import discover_project
+    from tflbench.errors import ConfigError
+
+    if args.config is None:
+        return None
+    if not args.gate:
+        raise ConfigError(f"--config gives the thresholds --gate applies; add --gate or drop "
+                          f"--config. Received: --config {args.config!r} without --gate.")
+    return discover_project(args.config)[0]
+
+
+def _gates(doc: dict[str, Any], stored: dict[str, Any] | None, project: Any = None
+           ) -> list[str]:
+    """Evaluate the bundle's stored limits (or ``project``'s thresholds, when given) on the
+    device results; returns the failure lines."""
     from tflbench import gates
 
+    if project is not None:
+        return gates.failure_lines(gates.apply(doc, project.thresholds))
     if not stored:
         return ["the bundle holds no thresholds (re-create it with 'tflbench bundle')"]
     per_model_mode = {(model, mode): limits for model, by_mode in stored.items()

@@ -56,15 +56,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="compare against a previous results file (e.g. the last release)")
     o.add_argument("--strict", action="store_true",
                    help="exit 1 when a gate fails (a mode failed, a threshold or the baseline)")
+    o.add_argument("--demo", action="store_true",
+                   help="with --strict and no project config: gate the built-in demo models "
+                        "(refused in CI without it)")
 
 
 def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """RunSettings and subjects from the command line (and the project config, if any)."""
     from tflbench import pipeline
-    from tflbench.config import load_project
+    from tflbench.config import discover_project
     from tflbench.modes import resolve_modes
 
-    project = load_project(getattr(args, "config", None))
+    project, _ = discover_project(getattr(args, "config", None))
     settings = project.to_run_settings()
     subjects: list[Any] = [] if (args.model or args.recipe) else project.to_subjects()
     args._project = project
@@ -173,6 +176,12 @@ def main(args: argparse.Namespace) -> int:
     from tflbench.reports.terminal import render
 
     settings, subjects = settings_and_subjects(args)
+    if args.strict and args._project.source is None and not (args.model or args.recipe):
+        from tflbench.config import demo_notice
+        from tflbench.reports.terminal import make_console
+
+        make_console(stderr=True).print(demo_notice(demo=args.demo), style="bold yellow",
+                                        soft_wrap=True, highlight=False)
     baseline_path = getattr(args, "baseline", None) or args._project.baseline.path
     if baseline_path is not None:
         from tflbench.results import load
