@@ -17,8 +17,9 @@ prefixed by ``model/mode``, over a results document, bundles or ``.tflite`` file
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -26,10 +27,10 @@ from typing import Any, Union
 from tflbench.compat.flatbuffer import ModelOps, OpUsage, read_ops
 from tflbench.compat.runtimes import RuntimeRelease, normalize, releases, version_text
 from tflbench.compat.targets import Target, parse_target
-from tflbench.errors import ConfigError, TflbenchError
+from tflbench.errors import ConfigError, ModelFileError, TflbenchError
 
 __all__ = ["CompatResult", "check_compatibility", "compatibility_failures",
-           "compatibility_report", "parse_target", "resolve_targets"]
+           "compatibility_report", "model_files", "parse_target", "resolve_targets"]
 
 ModelLike = Union[str, "os.PathLike[str]", bytes, ModelOps, Iterable[OpUsage]]
 
@@ -179,20 +180,25 @@ def _results_doc_models(doc: Mapping[str, Any]) -> Iterable[tuple[str, ModelLike
                 yield label, Path(path)
 
 
-def _path_models(path: Path) -> Iterable[tuple[str, ModelLike | str]]:
-    if path.is_file() and path.suffix == ".tflite":
-        yield path.name, path
+@contextlib.contextmanager
+def model_files(path: str | os.PathLike[str]) -> Iterator[list[tuple[str, Path | str]]]:
+    """``(label, file or the reason it is unusable)`` for a ``.tflite`` file (label: its name)
+    or every mode of a bundle directory or ``.zip`` (label: ``model/mode``). The files exist
+    until the block exits (a zip bundle is extracted to a temporary directory)."""
+    p = Path(path)
+    if p.is_file() and p.suffix == ".tflite":
+        yield [(p.name, p)]
         return
+    if not p.exists():
+        raise ModelFileError(f"Not found: {p}. Give a .tflite file, a bundle directory or a "
+                             "bundle .zip.")
     from tflbench.bundle import read_bundle
 
-    with read_bundle(path) as bundle:
-        for bm in bundle.models:
-            for md in bm.modes:
-                label = f"{bm.name}/{md.mode}"
-                if md.path is None:
-                    yield label, f"cannot check runtime compatibility: {md.error}"
-                else:
-                    yield label, read_ops(md.path)  # read now: a zip's extraction goes away
+    with read_bundle(p) as bundle:
+        yield [(f"{bm.name}/{md.mode}",
+                md.path if md.path is not None else f"cannot check runtime compatibility: "
+                                                     f"{md.error}")
+               for bm in bundle.models for md in bm.modes]
 
 
 def compatibility_report(doc_or_paths: Any, targets: Iterable[str | Target]
@@ -212,7 +218,9 @@ def compatibility_report(doc_or_paths: Any, targets: Iterable[str | Target]
         paths = ([doc_or_paths] if isinstance(doc_or_paths, (str, os.PathLike))
                  else list(doc_or_paths))
         for p in paths:
-            sources.extend(_path_models(Path(p)))
+            with model_files(p) as files:  # read now: a zip's extraction goes away
+                sources.extend((label, f if isinstance(f, str) else read_ops(f))
+                               for label, f in files)
     out: list[tuple[str, CompatResult | str]] = []
     for label, model in sources:
         if isinstance(model, str):
