@@ -16,6 +16,34 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _results_files_match_the_schema(monkeypatch: pytest.MonkeyPatch):
+    """Every results document a test writes (through the one atomic writer) validates against
+    the JSON Schema shipped in the package."""
+    try:
+        import jsonschema
+    except ImportError:  # the no-TensorFlow device environment has no dev dependencies
+        yield
+        return
+    import json
+
+    import tflbench.fileio as fileio
+    from tflbench.commands.schema import load_schema
+
+    validator = jsonschema.Draft202012Validator(load_schema("results"))
+    real = fileio.atomic_write_bytes
+
+    def checked(path, data: bytes):
+        if str(path).endswith(".json") and b'"tflbench.results"' in data[:200]:
+            doc = json.loads(data)
+            best = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+            assert best is None, f"{path}: {best.json_path}: {best.message}"
+        return real(path, data)
+
+    monkeypatch.setattr(fileio, "atomic_write_bytes", checked)
+    yield
+
+
 def shared_data_dir() -> Path:
     return Path(os.environ.get("TFLBENCH_DATA", REPO.parent / "shared" / "data"))
 

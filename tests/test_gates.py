@@ -56,7 +56,7 @@ def test_failing_agreement_gives_the_exact_line() -> None:
     results = gates.evaluate(doc)
     failed = [r for r in results if not r]
     assert [r.line for r in failed] == [
-        "digits-cnn/int8: top-1 agreement 0.941 < 0.950 (min_top1_agreement)"]
+        "digits-cnn/int8: top-1 agreement 0.941 (n=270) < 0.950 (min_top1_agreement)"]
     assert failed[0].measured == 0.941 and failed[0].limit == 0.95
     with pytest.raises(GateError) as info:
         gates.enforce(results)

@@ -62,12 +62,24 @@ def test_cosine_of_zero_rows() -> None:
     assert metrics.agreement(np.zeros((1, 3)), np.array([[0.0, 1.0, 0.0]])).cosine == 0.0
 
 
-def test_top_k_counts_ties_and_caps_k() -> None:
+def test_ties_break_as_argmax_on_both_sides_and_k_is_capped() -> None:
     ref = np.array([[0.4, 0.3, 0.3]])
     cand = np.array([[0.1, 0.1, 0.8]])
-    assert metrics.agreement(ref, cand, k=2).top_k == 1.0  # class 2 ties the 2nd-best score
-    assert metrics.agreement(ref, cand, k=1).top_k == 0.0
+    # class 2 ties class 1 for the 2nd-best reference score; argmax order puts class 1 first,
+    # so class 2 ranks 3rd: outside the top 2, inside the top 3.
+    assert metrics.agreement(ref, cand, k=2).top_k == 0.0
+    assert metrics.agreement(ref, cand, k=3).top_k == 1.0
     assert metrics.agreement(ref, cand, k=10).k == 3
+    # class 1 ties for 2nd and comes first: inside the top 2.
+    assert metrics.agreement(ref, np.array([[0.1, 0.8, 0.1]]), k=2).top_k == 1.0
+
+
+def test_top1_equals_top_k_with_k_1_under_exact_ties() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.integers(0, 4, size=(500, 5)).astype(np.float64)  # many exact ties
+    cand = rng.integers(0, 4, size=(500, 5)).astype(np.float64)
+    a = metrics.agreement(ref, cand, k=1)
+    assert a.top_k == a.top1
 
 
 def test_agreement_to_dict_matches_schema() -> None:

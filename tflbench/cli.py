@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from tflbench import __version__
 from tflbench.errors import GateError, InternalError, TflbenchError
 
-COMMANDS = ("run", "report", "bundle", "measure", "test", "recipes", "modes", "ops")
+COMMANDS = ("run", "report", "bundle", "measure", "test", "recipes", "modes", "schema", "ops")
 
 EXIT_OK, EXIT_GATE, EXIT_USER, EXIT_INTERNAL = 0, 1, 2, 3
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from tflbench.errors import ConfigError, GateError
+from tflbench.records import ModeRecord, ResultsDocument
 
 #: The name of the check that requires a mode to convert and run.
 REQUIRE_CONVERSION = "require_conversion"
@@ -49,6 +50,12 @@ class Limits:
     max_mean_abs_diff: float | None = None
     #: Minimum signal-to-quantization-noise ratio of TFLite vs Keras outputs, in dB.
     min_sqnr_db: float | None = None
+    #: "point" compares point estimates; "confident" fails an accuracy drop only when it is
+    #: significant (exact McNemar p < alpha; per class after a Holm correction) and gates
+    #: agreement on the lower bound of its 95% interval.
+    accuracy_gate: str = "point"
+    #: Significance level of the "confident" accuracy gate.
+    alpha: float = 0.05
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -56,6 +63,9 @@ class Limits:
 
 #: Every threshold key a configuration may set.
 THRESHOLD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Limits))
+#: Keys that say how to gate rather than set a limit.
+GATE_SETTINGS = ("accuracy_gate", "alpha")
+ACCURACY_GATES = ("point", "confident")
 
 _FRACTIONS = ("min_top1_agreement", "max_accuracy_drop", "max_class_accuracy_drop")
 
@@ -96,6 +106,17 @@ def validate_threshold(name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false. Received: {value!r}")
         return value
+    if name == "accuracy_gate":
+        if value not in ACCURACY_GATES:
+            raise ValueError(f"expected one of {', '.join(map(repr, ACCURACY_GATES))}. "
+                             f"Received: {value!r}")
+        return value
+    if name == "alpha":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not 0.0 < value < 1.0:
+            raise ValueError(f"expected a significance level between 0 and 1. "
+                             f"Received: {value!r}")
+        return float(value)
     if value is False or value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -204,14 +225,18 @@ def _fmt_pair(measured: float, limit: float, decimals: int, unit: str) -> tuple[
         d += 1
 
 
-Extractor = Callable[[dict[str, Any]], "tuple[float | None, str]"]
+#: ``extract(mode_record, limits)`` -> (value gated, label, explanation after the value).
+Extractor = Callable[[ModeRecord, Limits], "tuple[float | None, str, str]"]
 
 
 @dataclass(frozen=True)
 class Check:
     """Compare one measured number of a mode record with one limit.
 
-    ``extract(mode_record)`` returns ``(value, label)``; value ``None`` means not measured.
+    ``extract(mode_record, limits)`` returns ``(value, label, detail)``; value ``None`` means
+    not measured; ``detail`` (the interval, the test) is printed next to the value.
+    ``significant(mode_record, limits)``, when set, must also hold for a failure (the
+    "confident" accuracy gate).
     """
 
     name: str
@@ -223,65 +248,131 @@ class Check:
     unit: str = ""
     #: When the value is missing: "fail" (not measured) or "skip" (does not apply).
     missing: str = "fail"
+    significant: Callable[[ModeRecord, Limits], tuple[bool, str]] | None = None
 
-    def __call__(self, model: str, mode_record: dict[str, Any],
-                 limit: float) -> CheckResult | None:
-        mode = mode_record["mode"]
-        value, label = (None, self.label)
-        if mode_record.get(self.section) is not None:
-            value, label = self.extract(mode_record)
-        where = f"{model}/{mode}"
+    def __call__(self, model: str, rec: ModeRecord, limits: Limits) -> CheckResult | None:
+        limit = getattr(limits, self.name)
+        value, label, detail = (None, self.label, "")
+        if getattr(rec, self.section) is not None:
+            value, label, detail = self.extract(rec, limits)
+        where = f"{model}/{rec.mode}"
         if value is None or (isinstance(value, float) and math.isnan(value)):
             if self.missing == "skip":
                 return None
             lim = _fmt(limit, self.decimals, self.unit)
-            return CheckResult(self.name, model, mode, False, None, limit,
+            return CheckResult(self.name, model, rec.mode, False, None, limit,
                                f"{where}: {label} not measured (needs {self.name} = {lim})")
         ok = value >= limit if self.kind == "min" else value <= limit
         op = (">=" if ok else "<") if self.kind == "min" else ("<=" if ok else ">")
         m, lim = _fmt_pair(float(value), float(limit), self.decimals, self.unit)
-        return CheckResult(self.name, model, mode, ok, value, limit,
-                           f"{where}: {label} {m} {op} {lim} ({self.name})")
+        note = ""
+        if not ok and self.significant is not None and limits.accuracy_gate == "confident":
+            sig, why = self.significant(rec, limits)
+            if not sig:
+                ok, note = True, f"; not significant ({why}), passes the confident gate"
+            else:
+                note = f"; significant ({why})"
+        detail = f" {detail}" if detail else ""
+        return CheckResult(self.name, model, rec.mode, ok, value, limit,
+                           f"{where}: {label} {m}{detail} {op} {lim} ({self.name}){note}")
 
 
-def _agreement_top1(r: dict[str, Any]) -> tuple[float | None, str]:
-    return r["agreement"].get("top1"), "top-1 agreement"
+def _ci(ci: list[float] | None, decimals: int = 3, scale: float = 1.0) -> str:
+    if not ci:
+        return ""
+    lo, hi = sorted((ci[0] * scale, ci[1] * scale))
+    return f"[95% CI {lo:.{decimals}f}, {hi:.{decimals}f}]"
 
 
-def _mean_abs_diff(r: dict[str, Any]) -> tuple[float | None, str]:
-    return r["agreement"].get("mean_abs_diff"), "mean |TFLite - Keras|"
+def _agreement_top1(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
+    a = r.agreement
+    assert a is not None
+    if limits.accuracy_gate == "confident" and a.top1_ci95:
+        return a.top1_ci95[0], "top-1 agreement lower bound", f"(point {a.top1:.3f}, n={a.n})"
+    return a.top1, "top-1 agreement", f"{_ci(a.top1_ci95)} (n={a.n})".strip()
 
 
-def _sqnr(r: dict[str, Any]) -> tuple[float | None, str]:
-    a = r["agreement"]
-    v = a.get("sqnr_db")
-    if v is None and a.get("max_abs_diff") == 0:
+def _kind(r: ModeRecord) -> str:
+    kind = r.agreement.output_kind if r.agreement else None
+    return " of softmax(logits)" if kind == "logits" else ""
+
+
+def _mean_abs_diff(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
+    assert r.agreement is not None
+    return r.agreement.mean_abs_diff, f"mean |TFLite - Keras|{_kind(r)}", ""
+
+
+def _sqnr(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
+    a = r.agreement
+    assert a is not None
+    v = a.sqnr_db
+    if v is None and a.max_abs_diff == 0:
         v = math.inf  # identical outputs: infinite SQNR, stored as null in JSON
-    return v, "SQNR"
+    return v, f"SQNR{_kind(r)}", ""
 
 
-def _accuracy_drop(r: dict[str, Any]) -> tuple[float | None, str]:
-    d = r["accuracy"].get("accuracy_delta")
-    return (None if d is None else 0.0 - float(d)), "accuracy drop"
+def _accuracy_drop(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
+    acc = r.accuracy
+    assert acc is not None
+    d = acc.accuracy_delta
+    detail = ""
+    if acc.delta_ci95:
+        detail = _ci([-acc.delta_ci95[1], -acc.delta_ci95[0]])
+    if acc.mcnemar_p is not None:
+        detail += f" (McNemar p={acc.mcnemar_p:.3g}, lost {acc.lost}, gained {acc.gained})"
+    return (None if d is None else 0.0 - float(d)), "accuracy drop", detail.strip()
 
 
-def _class_drop(r: dict[str, Any]) -> tuple[float | None, str]:
-    worst = r["accuracy"].get("worst_class") or {}
-    d = worst.get("delta")
-    name = worst.get("name", worst.get("index", "?"))
-    return (None if d is None else 0.0 - float(d)), f"worst class {name!r} accuracy drop"
+def _accuracy_significant(r: ModeRecord, limits: Limits) -> tuple[bool, str]:
+    p = r.accuracy.mcnemar_p if r.accuracy else None
+    if p is None:
+        return True, "no paired test recorded"
+    return p < limits.alpha, f"McNemar p={p:.3g} {'<' if p < limits.alpha else '>='} " \
+                             f"alpha={limits.alpha:g}"
 
 
-def _size_bytes(r: dict[str, Any]) -> tuple[float | None, str]:
-    return r["file"].get("size_bytes"), "file size"
+def _class_drop(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
+    acc = r.accuracy
+    assert acc is not None
+    worst = acc.worst_class
+    if worst is None or worst.delta is None:
+        return None, "worst class accuracy drop", ""
+    change = next((c for c in acc.per_class_change or [] if c.index == worst.index), None)
+    detail = ""
+    if change is not None and change.delta_ci95:
+        detail = _ci([-change.delta_ci95[1], -change.delta_ci95[0]])
+        detail += f" (n={change.n})"
+    return 0.0 - float(worst.delta), f"worst class {worst.name!r} accuracy drop", detail
 
 
-def _size_ratio(r: dict[str, Any]) -> tuple[float | None, str]:
-    return r["file"].get("size_ratio"), "size ratio"
+def _class_significant(r: ModeRecord, limits: Limits) -> tuple[bool, str]:
+    acc = r.accuracy
+    changes = acc.per_class_change if acc else None
+    if not changes:
+        return True, "no per-class test recorded"
+    limit = limits.max_class_accuracy_drop or 0.0
+    bad = [c for c in changes if c.delta is not None and -c.delta > limit
+           and c.holm_p is not None and c.holm_p < limits.alpha]
+    if bad:
+        c = bad[0]
+        return True, f"class {c.name!r} Holm-adjusted p={c.holm_p:.3g} < alpha={limits.alpha:g}"
+    return False, f"no class with a drop over the limit has Holm-adjusted p < {limits.alpha:g}"
 
 
-def _latency_p90(r: dict[str, Any]) -> tuple[float | None, str]:
-    return r["latency"].get("p90"), "latency p90"
+def _size_bytes(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
+    assert r.file is not None
+    return r.file.size_bytes, "file size", ""
+
+
+def _size_ratio(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
+    assert r.file is not None
+    return r.file.size_ratio, "size ratio", ""
+
+
+def _latency_p90(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
+    lat = r.latency
+    assert lat is not None
+    return lat.p90, "latency p90", f"(n={lat.n})"
 
 
 #: The numeric checks, in report order. The conversion check is separate (it is not a number).
@@ -289,9 +380,10 @@ CHECKS: dict[str, Check] = {
     c.name: c
     for c in (
         Check("min_top1_agreement", "min", "agreement", "top-1 agreement", _agreement_top1),
-        Check("max_accuracy_drop", "max", "accuracy", "accuracy drop", _accuracy_drop),
+        Check("max_accuracy_drop", "max", "accuracy", "accuracy drop", _accuracy_drop,
+              significant=_accuracy_significant),
         Check("max_class_accuracy_drop", "max", "accuracy", "worst class accuracy drop",
-              _class_drop),
+              _class_drop, significant=_class_significant),
         Check("max_mean_abs_diff", "max", "agreement", "mean |TFLite - Keras|", _mean_abs_diff,
               decimals=4),
         Check("min_sqnr_db", "min", "agreement", "SQNR", _sqnr, decimals=1, unit="dB"),
@@ -304,63 +396,79 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def check_conversion(model: str, mode_record: dict[str, Any], required: bool) -> CheckResult:
+def _typed(rec: ModeRecord | Mapping[str, Any]) -> ModeRecord:
+    return rec if isinstance(rec, ModeRecord) else ModeRecord.from_dict(rec, "mode record")
+
+
+def check_conversion(model: str, mode_record: ModeRecord | Mapping[str, Any],
+                     required: bool) -> CheckResult:
     """The mode converted and ran (status "ok"); a failure is allowed when not ``required``."""
-    mode = mode_record["mode"]
-    where = f"{model}/{mode}"
-    if mode_record.get("status") == "ok":
-        return CheckResult(REQUIRE_CONVERSION, model, mode, True, "ok", required,
+    rec = _typed(mode_record)
+    where = f"{model}/{rec.mode}"
+    if rec.ok:
+        return CheckResult(REQUIRE_CONVERSION, model, rec.mode, True, "ok", required,
                            f"{where}: converted and ran ({REQUIRE_CONVERSION})")
-    stage = mode_record.get("stage") or "convert"
-    error = mode_record.get("error") or "no error message recorded"
+    stage = rec.stage or "convert"
+    error = rec.error or "no error message recorded"
     if required:
-        return CheckResult(REQUIRE_CONVERSION, model, mode, False, "failed", required,
+        return CheckResult(REQUIRE_CONVERSION, model, rec.mode, False, "failed", required,
                            f"{where}: failed at stage {stage}: {error} ({REQUIRE_CONVERSION})")
-    return CheckResult(REQUIRE_CONVERSION, model, mode, True, "failed", required,
+    return CheckResult(REQUIRE_CONVERSION, model, rec.mode, True, "failed", required,
                        f"{where}: failed at stage {stage} (allowed: {REQUIRE_CONVERSION} = "
                        f"false): {error}")
 
 
-def check_one(model: str, mode_record: dict[str, Any], limits: Limits,
+def check_one(model: str, mode_record: ModeRecord | Mapping[str, Any], limits: Limits,
               name: str) -> CheckResult | None:
     """Run the check ``name`` on one record; ``None`` when its limit is off or it cannot apply.
 
     A numeric check does not apply to a failed mode that never measured its metric (the
     conversion check already fails for it).
     """
+    rec = _typed(mode_record)
     if name == REQUIRE_CONVERSION:
-        return check_conversion(model, mode_record, limits.require_conversion)
+        return check_conversion(model, rec, limits.require_conversion)
+    if name in GATE_SETTINGS:
+        return None
     try:
         check = CHECKS[name]
     except KeyError:
         raise ConfigError(f"Unknown check. Received: {name!r}. Expected one of: "
                           f"{', '.join(THRESHOLD_NAMES)}.") from None
-    limit = getattr(limits, name)
-    if limit is None:
+    if getattr(limits, name) is None:
         return None
-    if mode_record.get("status") != "ok" and mode_record.get(check.section) is None:
+    if not rec.ok and getattr(rec, check.section) is None:
         return None
-    return check(model, mode_record, limit)
+    if check.section == "latency" and rec.latency is not None and rec.latency.emulated:
+        return None  # latency under emulation is no latency figure: never gated
+    return check(model, rec, limits)
 
 
-def check_record(model: str, mode_record: dict[str, Any], limits: Limits) -> list[CheckResult]:
+def check_record(model: str, mode_record: ModeRecord | Mapping[str, Any],
+                 limits: Limits) -> list[CheckResult]:
     """Every applicable check for one model/mode record, conversion first."""
+    rec = _typed(mode_record)
     out = []
     for name in THRESHOLD_NAMES:
-        r = check_one(model, mode_record, limits, name)
+        r = check_one(model, rec, limits, name)
         if r is not None:
             out.append(r)
     return out
 
 
-def evaluate(doc: dict[str, Any], thresholds: Thresholds | None = None) -> list[CheckResult]:
+def evaluate(doc: ResultsDocument | Mapping[str, Any],
+             thresholds: Thresholds | None = None) -> list[CheckResult]:
     """Evaluate every model/mode of a results document against ``thresholds``."""
+    typed = doc if isinstance(doc, ResultsDocument) else ResultsDocument.from_dict(doc)
     thresholds = thresholds or Thresholds()
     out: list[CheckResult] = []
-    for model in doc.get("models", []):
-        for rec in model.get("modes", []):
-            out.extend(check_record(model["name"], rec, thresholds.limits(model["name"],
-                                                                          rec["mode"])))
+    for model, rec in typed.iter_modes():
+        checks = check_record(model.name, rec, thresholds.limits(model.name, rec.mode))
+        if rec.device is not None:  # a merged document: say which device each line is about
+            checks = [replace(c, line=c.line.replace(f"{model.name}/{rec.mode}:",
+                                                     f"{model.name}/{rec.mode}@{rec.device}:",
+                                                     1)) for c in checks]
+        out.extend(checks)
     return out
 
 

@@ -12,54 +12,30 @@ The method is written down in ``docs/device.md``.
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from tflbench import environment, metrics, results, timing
+from tflbench import environment, metrics, quality, results, timing
 from tflbench.bundle import Bundle, BundleMode, BundleModel, read_bundle
 from tflbench.errors import ConfigError, InternalError, TflbenchError
-from tflbench.fileio import sha256_file
+from tflbench.evaluate import (  # noqa: F401 - rss_kb is part of this module's API
+    EvalOptions,
+    Reference,
+    evaluate_tflite,
+    one_line,
+    rss_kb,
+)
+from tflbench.records import FileInfo, ModeRecord
 
 #: Thread counts swept by default (then "all usable cores"), capped at the usable cores.
 DEFAULT_SWEEP = (1, 2, 4)
-#: How many distinct inputs the end-to-end latency cycles through.
-E2E_INPUTS = 64
 #: Samples per interpreter call when evaluating (the host pipeline's default batch).
 EVAL_BATCH = 64
 
 Progress = Callable[[str], None]
-
-
-# --------------------------------------------------------------------------------------- memory
-
-
-def rss_kb() -> tuple[int | None, str]:
-    """``(resident set size in kB, source)``: VmRSS from /proc/self/status where available,
-    else the peak RSS from ``resource.getrusage`` (a high-water mark, not the current size)."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]), "/proc/self/status VmRSS"
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import resource
-        import sys
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return (peak // 1024 if sys.platform == "darwin" else peak), "getrusage ru_maxrss (peak)"
-    except (ImportError, OSError):  # pragma: no cover - Windows
-        return None, "unavailable"
-
-
-def _delta(after: int | None, before: int | None) -> int | None:
-    return None if after is None or before is None else after - before
 
 
 # -------------------------------------------------------------------------------------- threads
@@ -95,149 +71,21 @@ def parse_threads(spec: str | None) -> list[int] | None:
 # ------------------------------------------------------------------------------------ measuring
 
 
-def _line(exc: BaseException) -> str:
-    """One line for a failed mode: a tflbench error's own message; for anything else (the
-    interpreter's RuntimeError, an OSError...) the exception type first."""
-    text = " ".join(str(exc).split())
-    if not isinstance(exc, TflbenchError):
-        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text[:400] or type(exc).__name__
-
-
-def _latency_dict(stats: timing.LatencyStats, *, threads: int | None, xnnpack: bool,
-                  init_us: float | None, first_invoke_us: float | None,
-                  include_samples: bool, what: str) -> dict[str, Any]:
-    d = stats.to_dict(include_samples=include_samples)
-    d.update({"threads": threads, "xnnpack": xnnpack, "init_us": init_us,
-              "first_invoke_us": first_invoke_us, "measures": what})
-    return d
-
-
-def _load_and_time(path: Path, x0: np.ndarray, *, num_threads: int | None, xnnpack: bool,
-                   backend: str | None, name: str, settings: timing.LatencySettings
-                   ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """Fresh interpreter: RSS around load/allocate/first invoke, then ``invoke()`` latency."""
-    from tflbench.runtime import Runner
-
-    gc.collect()
-    rss0, source = rss_kb()
-    runner = Runner(path, num_threads=num_threads, xnnpack=xnnpack, backend=backend, name=name)
-    rss1, _ = rss_kb()
-    runner.set_single_input(x0)
-    rss2, _ = rss_kb()
-    first_ns, _ = timing.measure_once_ns(runner.invoke)
-    rss3, _ = rss_kb()
-    memory = {
-        "unit": "kB",
-        "source": source,
-        "rss_before_kb": rss0,
-        "rss_load_kb": _delta(rss1, rss0),
-        "rss_allocate_kb": _delta(rss2, rss1),
-        "rss_invoke_kb": _delta(rss3, rss2),
-        "rss_total_kb": _delta(rss3, rss0),
-    }
-    stats = timing.measure(runner.invoke, settings)
-    latency = _latency_dict(stats, threads=num_threads, xnnpack=xnnpack, init_us=runner.init_us,
-                            first_invoke_us=first_ns / 1000.0, include_samples=True,
-                            what="invoke")
-    return runner, latency, memory
-
-
-def _e2e(runner: Any, x: np.ndarray, settings: timing.LatencySettings, *, threads: int | None,
-         xnnpack: bool) -> dict[str, Any]:
-    inputs = [np.ascontiguousarray(x[i], dtype=np.float32) for i in range(min(len(x), E2E_INPUTS))]
-    state = {"i": 0}
-
-    def call() -> np.ndarray:
-        i = state["i"]
-        state["i"] = (i + 1) % len(inputs)
-        runner.set_single_input(inputs[i])
-        runner.invoke()
-        return runner.get_output()
-
-    stats = timing.measure(call, settings)
-    return _latency_dict(stats, threads=threads, xnnpack=xnnpack, init_us=None,
-                         first_invoke_us=None, include_samples=False,
-                         what="set_input+invoke+get_output")
-
-
-def _failed(rec: dict[str, Any], stage: str, error: str) -> dict[str, Any]:
-    rec.update({"status": "failed", "stage": stage, "error": error})
-    return rec
-
-
-def _measure_mode(
-    bm: BundleModel, md: BundleMode, keras_cls: metrics.Classification | None, *, top_k: int,
-    num_threads: int | None, xnnpack: bool, backend: str | None,
-    settings: timing.LatencySettings, sweep: Sequence[tuple[int, bool]], e2e: bool,
-) -> dict[str, Any]:
+def _measure_mode(bm: BundleModel, md: BundleMode, keras_cls: metrics.Classification | None,
+                  opts: EvalOptions) -> ModeRecord:
+    """One bundled mode through :func:`tflbench.evaluate.evaluate_tflite`, the function the
+    host run uses, with the device extras (memory, end-to-end latency, sweep) switched on."""
     entry: dict[str, Any] = next((m for m in bm.entry["modes"] if m["mode"] == md.mode), {})
-    rec: dict[str, Any] = {
-        "mode": md.mode, "status": "ok", "error": None, "stage": None, "conversion": None,
-        "file": None, "io": None, "agreement": None, "accuracy": None, "latency": None,
-    }
+    rec = ModeRecord(mode=md.mode, file=FileInfo(path=entry.get("file"),
+                                                 size_ratio=entry.get("size_ratio")))
     if not md.ok or md.path is None:
-        return _failed(rec, "load", f"bundle check failed: {md.error}")
-    # Any error of one mode (a tflbench error, the interpreter's RuntimeError, an OSError...) is
-    # recorded as that mode's failure at its stage so the other modes' results are kept; bugs in
-    # tflbench (InternalError) propagate.
-    assert bm.x is not None and bm.y is not None and bm.reference is not None
+        return rec.failed("load", f"bundle check failed: {md.error}")
+    if keras_cls is None or bm.x is None or bm.y is None or bm.reference is None:
+        return rec.failed("evaluate", "the bundle's reference outputs are unusable")
+    ref = Reference(x=bm.x, y=bm.y, outputs=bm.reference, class_names=bm.class_names,
+                    keras=keras_cls)
     label = f"{bm.name} / {md.mode} ({entry.get('file')})"
-
-    try:
-        rec["file"] = {"path": entry.get("file"), "size_bytes": md.path.stat().st_size,
-                       "sha256": sha256_file(md.path), "size_ratio": entry.get("size_ratio")}
-        runner, latency, memory = _load_and_time(
-            md.path, bm.x[0], num_threads=num_threads, xnnpack=xnnpack, backend=backend,
-            name=label, settings=settings)
-        rec["io"] = runner.io_record()
-    except InternalError:
-        raise
-    except Exception as exc:
-        return _failed(rec, "load", _line(exc))
-    rec["memory"] = memory
-    rec["latency"] = latency
-    try:
-        if e2e:
-            rec["latency_e2e"] = _e2e(runner, bm.x, settings, threads=num_threads,
-                                      xnnpack=xnnpack)
-    except InternalError:
-        raise
-    except Exception as exc:
-        return _failed(rec, "latency", _line(exc))
-
-    try:
-        outputs = runner.predict(bm.x, batch_size=EVAL_BATCH)
-        metrics.check_finite(outputs, label)
-        rec["agreement"] = metrics.agreement(bm.reference, outputs, k=top_k).to_dict()
-        cls = metrics.classification(bm.y, outputs, len(bm.class_names))
-        if keras_cls is not None:
-            rec["accuracy"] = metrics.accuracy_record(cls, keras_cls, bm.class_names)
-    except InternalError:
-        raise
-    except Exception as exc:
-        return _failed(rec, "evaluate", _line(exc))
-    finally:
-        del runner
-
-    rows = []
-    for threads, xnn in sweep:
-        if threads == num_threads and xnn == xnnpack:
-            row = {k: v for k, v in latency.items() if k != "samples"}
-        else:
-            try:
-                r, lat, _ = _load_and_time(md.path, bm.x[0], num_threads=threads, xnnpack=xnn,
-                                           backend=backend, name=label, settings=settings)
-                del r
-                row = {k: v for k, v in lat.items() if k != "samples"}
-            except InternalError:
-                raise
-            except Exception as exc:
-                row = {"threads": threads, "xnnpack": xnn, "error": _line(exc)}
-        rows.append(row)
-    if rows:
-        rec["latency_sweep"] = rows
-    return rec
+    return evaluate_tflite(md.path, ref, opts, mode=md.mode, name=label, record=rec)
 
 
 def _warm_up_runtime(bundle: Bundle, backend: str | None) -> None:
@@ -327,6 +175,9 @@ def measure_bundle(
             },
         }, device=device)
         _warm_up_runtime(bundle, backend)
+        opts = EvalOptions(top_k=top_k, batch_size=EVAL_BATCH, num_threads=num_threads,
+                           xnnpack=xnnpack, backend=backend, latency=settings, e2e=e2e,
+                           memory=True, sweep=tuple(combos))
 
         for bm in bundle.models:
             entry = bm.entry
@@ -342,17 +193,15 @@ def measure_bundle(
                 assert bm.y is not None and bm.reference is not None
                 try:
                     keras_cls = metrics.classification(bm.y, bm.reference, len(bm.class_names))
-                    model_rec["keras"] = keras_cls.to_dict()
+                    model_rec["keras"] = quality.keras_record(bm.y, bm.reference).to_dict()
                 except TflbenchError as exc:
-                    say(f"{bm.name}: reference outputs unusable: {_line(exc)}")
+                    say(f"{bm.name}: reference outputs unusable: {one_line(exc)}")
             for md in bm.modes:
                 if wanted is not None and md.mode not in wanted:
                     continue
                 say(f"measuring {bm.name} / {md.mode}")
-                rec = _measure_mode(bm, md, keras_cls, top_k=top_k, num_threads=num_threads,
-                                    xnnpack=xnnpack, backend=backend, settings=settings,
-                                    sweep=combos, e2e=e2e)
-                model_rec["modes"].append(rec)
+                rec = _measure_mode(bm, md, keras_cls, opts)
+                model_rec["modes"].append(rec.to_dict())
             doc["models"].append(model_rec)
         results.validate(doc, source="device results")
         return doc

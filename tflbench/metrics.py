@@ -124,13 +124,30 @@ def _mean_kl(ref: np.ndarray, cand: np.ndarray, eps: float) -> float:
     return float(np.mean(np.maximum(kl, 0.0)))
 
 
+def _rank_in_reference(ref: np.ndarray, cls: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Rank (0 = first) of class ``cls[i]`` in row ``i`` of ``ref`` ordered by descending score
+    with ties broken by the lower class index, as ``argmax`` breaks them: rank 0 is exactly
+    ``argmax``, so top-k with k=1 equals top-1 agreement."""
+    n, num_classes = ref.shape
+    ranks = np.empty(n, dtype=np.int64)
+    idx = np.arange(num_classes)[None, :]
+    for s in range(0, n, chunk):
+        r, c = ref[s : s + chunk], cls[s : s + chunk]
+        score = r[np.arange(len(r)), c][:, None]
+        ahead = (r > score) | ((r == score) & (idx < c[:, None]))
+        ranks[s : s + chunk] = ahead.sum(axis=1)
+    return ranks
+
+
 def agreement(
     reference: np.ndarray, candidate: np.ndarray, k: int = 5, *, eps: float = KL_EPSILON
 ) -> Agreement:
     """Compare candidate outputs with reference outputs, both ``(n_samples, n_classes)``.
 
     ``top_k`` is the fraction of samples whose candidate top-1 class is among the reference's
-    top ``k`` classes (a class tied with the k-th highest reference score counts as inside).
+    top ``k`` classes. Ties are broken as ``argmax`` breaks them (the lower class index first),
+    on both sides, so top-k with k=1 equals top-1 agreement and an exact tie counts the same in
+    both figures.
     ``k`` is capped at the number of classes and the capped value is reported.
     Outputs are expected to be probabilities (softmax); the KL divergence clips them to ``eps``
     and renormalizes each row.
@@ -152,10 +169,7 @@ def agreement(
     ref_top = np.argmax(ref, axis=1)
     cand_top = np.argmax(cand, axis=1)
     same = ref_top == cand_top
-    # k-th largest reference score per row; the candidate's top-1 is "in the top k" if the
-    # reference scores it at least that high.
-    kth = np.partition(ref, num_classes - k_eff, axis=1)[:, num_classes - k_eff]
-    in_top_k = ref[np.arange(n), cand_top] >= kth
+    in_top_k = _rank_in_reference(ref, cand_top) < k_eff
     diff = np.abs(ref - cand)
     return Agreement(
         n=int(n),

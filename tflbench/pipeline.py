@@ -18,14 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from tflbench import __version__
+from tflbench import __version__, quality
 from tflbench import metrics as M
 from tflbench.cache import DEFAULT_DIR, Cache, array_digest, content_key, file_digest, tf_versions
 from tflbench.data.base import Dataset, LazyArray, Split, stratified_subset
 from tflbench.errors import ModelLoadError, TflbenchError
+from tflbench.evaluate import EvalOptions, Reference, evaluate_tflite
 from tflbench.modes import MODES, Mode
+from tflbench.records import Calibration, Conversion, DatasetInfo, ModelRecord, ModeRecord
 from tflbench.results import new_document
-from tflbench.timing import LatencySettings, measure, measure_once_ns
+from tflbench.timing import LatencySettings
 
 #: Latency settings of ``tflbench run``: at least 300 runs and 0.1 s (up to 3,000 runs or 3 s),
 #: enough for stable p99s while a full run stays short. Override them in the project config
@@ -152,6 +154,7 @@ def subject_from_model_file(
     path: str | os.PathLike[str], dataset: Dataset | str | dict[str, Any] | None = None, *,
     name: str | None = None, safe_mode: bool = True,
     data_loader: Callable[[], Dataset] | None = None,
+    calibration: Dataset | str | dict[str, Any] | None = None,
 ) -> Subject:
     """A user's ``.keras`` / ``.h5`` / SavedModel with its data (default: the embedded digits).
 
@@ -159,6 +162,10 @@ def subject_from_model_file(
     inputs would exceed 64 MiB is read batch by batch during the run, never whole (see
     docs/data-sources.md, "Streaming evaluation"). Pass a :class:`Dataset` loaded with
     ``load_dataset(spec, lazy=True)`` (or ``False``) to choose.
+
+    Data without its own splits is evaluated whole (:func:`eval_all_fractions`); the
+    full-integer modes calibrate on ``calibration`` (any data spec) when given, else as
+    :func:`calibration_samples` says.
 
     ``data_loader``, when given, loads the data instead (deferred, like the default loading):
     the project configuration passes one that applies a model's own preprocessing and class
@@ -177,10 +184,12 @@ def subject_from_model_file(
             return data_loader()
         if isinstance(dataset, Dataset):
             return dataset
-        return load_data_spec(dataset or "digits", lazy="auto")
+        spec = dataset or "digits"
+        return load_data_spec(spec, lazy="auto", fractions=eval_all_fractions(spec))
 
     def key(ds: Dataset) -> str:
-        return content_key("file", file_digest(p), safe_mode, tf_versions())
+        return content_key("file", file_digest(p), safe_mode, custom_code_digest(p, safe_mode),
+                           tf_versions())
 
     def build(ds: Dataset, cache: Cache, progress: Progress) -> Any:
         from tflbench.models.loader import load_model
@@ -189,7 +198,70 @@ def subject_from_model_file(
 
     stem = p.name[: -len(p.suffix)] if p.suffix else p.name
     return Subject(name=name or stem, source=str(p), load_dataset=load_dataset,
-                   model_key=key, build_model=build, safe_mode=safe_mode)
+                   model_key=key, build_model=build, safe_mode=safe_mode,
+                   extra={"calibration": calibration} if calibration is not None else {})
+
+
+def eval_all_fractions(spec: str | dict[str, Any]) -> str | None:
+    """``"all"`` for a data spec without its own splits and without explicit fractions: a model
+    that is already trained is evaluated on every row the user gave. ``None`` otherwise (the
+    embedded digits keep their seeded test split; explicit ``fractions=`` still split)."""
+    from tflbench.data.base import EVAL_ALL
+    from tflbench.data.sources import parse_spec
+
+    parsed = parse_spec(spec)
+    if "fractions" in parsed.options:
+        return None
+    if parsed.kind in ("npz", "folder"):
+        return EVAL_ALL
+    if parsed.kind == "tfds":
+        splits = parsed.options.get("split")
+        if splits is not None and len(splits) == 1:
+            return EVAL_ALL
+    return None
+
+
+def custom_code_digest(path: Path, safe_mode: bool) -> str | None:
+    """A digest of the source of the modules that define a ``.keras`` model's custom objects
+    (registered classes named in its config), so editing a custom layer's code misses the
+    cache. ``None`` for files without custom objects."""
+    import importlib.util
+    import json
+    import zipfile
+
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            config = json.loads(zf.read("config.json"))
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile):
+        return None
+    modules: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            mod = node.get("module")
+            if isinstance(mod, str) and node.get("registered_name") and \
+                    not mod.startswith(("keras", "tensorflow", "builtins")):
+                modules.add(mod)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(config)
+    if not modules:
+        return None
+    parts = []
+    for mod in sorted(modules):
+        try:
+            spec = importlib.util.find_spec(mod)
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec is not None else None
+        parts.append((mod, file_digest(origin) if origin and Path(origin).is_file() else None))
+    return content_key("custom-code", parts)
 
 
 def default_subjects() -> list[Subject]:
@@ -210,12 +282,13 @@ def check_data_spec(spec: Dataset | str | dict[str, Any] | None) -> None:
                         "Check the path.")
 
 
-def load_data_spec(spec: str | dict[str, Any], lazy: bool | str = False) -> Dataset:
+def load_data_spec(spec: str | dict[str, Any], lazy: bool | str = False,
+                   fractions: str | None = None) -> Dataset:
     """Resolve a data spec ("digits", "npz:PATH", "folder:PATH", "tfds:NAME", "keras:NAME");
-    see :mod:`tflbench.data.sources` (``lazy`` as in its ``load_dataset``)."""
+    see :mod:`tflbench.data.sources` (``lazy`` and ``fractions`` as in its ``load_dataset``)."""
     from tflbench.data.sources import load_dataset
 
-    return load_dataset(spec, lazy=lazy)
+    return load_dataset(spec, lazy=lazy, fractions=fractions)
 
 
 # ----------------------------------------------------------------------------------- the run
@@ -225,13 +298,15 @@ def load_data_spec(spec: str | dict[str, Any], lazy: bool | str = False) -> Data
 _KERAS_CHUNK_BYTES = 32 << 20
 
 
-def _eval_split(ds: Dataset, settings: RunSettings) -> Split:
-    """The test split, or a seeded stratified subset of ``max_eval_samples`` of it (a file's
-    own order may be sorted by class: its first rows would cover only the first classes)."""
+def _eval_split(ds: Dataset, settings: RunSettings) -> tuple[Split, np.ndarray | None]:
+    """The test split and the indices evaluated: all of it (``None``), or a seeded stratified
+    subset of ``max_eval_samples`` of it (a file's own order may be sorted by class: its first
+    rows would cover only the first classes)."""
     test = ds.test
     if settings.max_eval_samples is not None and len(test) > settings.max_eval_samples:
-        return test.take(stratified_subset(test.y, settings.max_eval_samples, settings.seed))
-    return test
+        idx = stratified_subset(test.y, settings.max_eval_samples, settings.seed)
+        return test.take(idx), idx
+    return test, None
 
 
 def _keras_outputs(model: Any, x: np.ndarray | LazyArray) -> np.ndarray:
@@ -247,13 +322,36 @@ def _keras_outputs(model: Any, x: np.ndarray | LazyArray) -> np.ndarray:
 
 
 def representative_samples(ds: Dataset, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` training samples, seeded, for full-integer calibration (only those ``n`` are read
-    from lazily loaded data)."""
-    x = ds.train.x
+    """``n`` calibration samples, seeded (only those ``n`` are read from lazily loaded data):
+    from the training split, or from the evaluation set when there is no training split."""
+    return _sample_rows(ds.train.x if len(ds.train) else ds.test.x, n, seed)
+
+
+def _sample_rows(x: Any, n: int, seed: int) -> np.ndarray:
     if n <= 0 or len(x) == 0:
-        return x[:0]
+        return np.asarray(x[:0], dtype=np.float32)
     idx = np.random.default_rng(seed).permutation(len(x))[: min(n, len(x))]
     return np.asarray(x[np.sort(idx)], dtype=np.float32)
+
+
+def calibration_samples(ds: Dataset, n: int, seed: int = 0,
+                        calibration: Dataset | str | dict[str, Any] | None = None
+                        ) -> tuple[np.ndarray, Calibration]:
+    """Calibration samples for the full-integer modes and where they came from, in order:
+    ``calibration`` (any data spec, every row eligible), the data's own training split, else a
+    seeded sample of the evaluation set (then not disjoint from it: said in every report)."""
+    if calibration is not None:
+        cal = calibration if isinstance(calibration, Dataset) else load_data_spec(
+            calibration, lazy="auto", fractions=eval_all_fractions(calibration))
+        rows = cal.test.x if len(cal.train) == 0 else cal.train.x
+        x = _sample_rows(rows, n, seed)
+        label = calibration if isinstance(calibration, str) else cal.name
+        return x, Calibration(source=f"calibration data {label}", n=len(x), disjoint=None)
+    if len(ds.train):
+        x = _sample_rows(ds.train.x, n, seed)
+        return x, Calibration(source="training split", n=len(x), disjoint=True)
+    x = _sample_rows(ds.test.x, n, seed)
+    return x, Calibration(source="evaluation set (seeded sample)", n=len(x), disjoint=False)
 
 
 def _unexpected(exc: BaseException, stage: str) -> str:
@@ -263,15 +361,8 @@ def _unexpected(exc: BaseException, stage: str) -> str:
             "looks right, report this with the results file.")
 
 
-def _failed_record(mode: str, stage: str, error: str) -> dict[str, Any]:
-    rec = _empty_record(mode)
-    rec.update(status="failed", stage=stage, error=error)
-    return rec
-
-
-def _empty_record(mode: str) -> dict[str, Any]:
-    return {"mode": mode, "status": "ok", "error": None, "stage": None, "conversion": None,
-            "file": None, "io": None, "agreement": None, "accuracy": None, "latency": None}
+def _failed_record(mode: str, stage: str, error: str) -> ModeRecord:
+    return ModeRecord(mode=mode, status="failed", stage=stage, error=error)
 
 
 class _SubjectRun:
@@ -293,7 +384,7 @@ class _SubjectRun:
         self.stage = "data"
         self.dataset = s.load_dataset()
         self.stage = "model"
-        self.eval = _eval_split(self.dataset, self.settings)
+        self.eval, self.eval_index = _eval_split(self.dataset, self.settings)
         mkey = s.model_key(self.dataset)
         meta = self.cache.get_json("model-meta", mkey)
         if meta is None:
@@ -307,8 +398,9 @@ class _SubjectRun:
         self._check_model_shapes()
         self.reference = self._reference_outputs()
         self.keras_cls = M.classification(self.eval.y, self.reference, self.dataset.num_classes)
-        self.rep = representative_samples(self.dataset, self.settings.representative_samples,
-                                          self.settings.seed)
+        self.rep, self.calibration = calibration_samples(
+            self.dataset, self.settings.representative_samples, self.settings.seed,
+            self.subject.extra.get("calibration"))
 
     def _check_model_shapes(self) -> None:
         if self._model is None:
@@ -330,8 +422,9 @@ class _SubjectRun:
             )
 
     def _reference_outputs(self) -> np.ndarray:
+        rows = "all" if self.eval_index is None else array_digest(self.eval_index)
         rkey = content_key("reference", self.model_sha256, self.dataset.fingerprint(),
-                           len(self.eval), tf_versions())
+                           len(self.eval), rows, tf_versions())
         ref = self.cache.get_array("reference", rkey)
         if ref is None:
             self.progress(self.subject.name, None, "computing Keras reference outputs")
@@ -365,73 +458,69 @@ class _SubjectRun:
         self.cache.put_json("tflite", ckey, rec)
         return path, rec
 
-    def run_mode(self, mode: Mode) -> dict[str, Any]:
-        from tflbench.runtime import Runner
+    def reference_record(self) -> Reference:
+        return Reference(x=self.eval.x, y=self.eval.y, outputs=self.reference,
+                         class_names=self.dataset.class_names, keras=self.keras_cls)
 
-        rec = _empty_record(mode.name)
-        stage = "convert"
+    def eval_options(self) -> EvalOptions:
+        st = self.settings
+        return EvalOptions(top_k=st.top_k, batch_size=st.batch_size, num_threads=st.num_threads,
+                           xnnpack=st.xnnpack, latency=st.latency)
+
+    def run_mode(self, mode: Mode) -> ModeRecord:
+        """Convert (or reuse the cached conversion), then :func:`evaluate_tflite`: the same
+        function, in the same order of steps, as ``tflbench measure`` on a device."""
         try:
-            path, rec["conversion"] = self.tflite_path(mode)
-            stage = "load"
-            rec["file"] = M.size_record(path, None)
-            runner = Runner(path, num_threads=self.settings.num_threads,
-                            xnnpack=self.settings.xnnpack, name=f"{self.subject.name}/{mode.name}")
-            rec["io"] = runner.io_record()
-            # The first invoke on a fresh interpreter (lazy kernel preparation), before the
-            # evaluation warms it up.
-            runner.set_single_input(self.eval.x[0:1])
-            first_ns, _ = measure_once_ns(runner.invoke)
-            stage = "evaluate"
-            self.progress(self.subject.name, mode.name, "evaluating")
-            out = runner.predict(self.eval.x, batch_size=self.settings.batch_size)
-            M.check_finite(out, f"{self.subject.name}/{mode.name}")
-            rec["agreement"] = M.agreement(self.reference, out, k=self.settings.top_k).to_dict()
-            cls = M.classification(self.eval.y, out, self.dataset.num_classes)
-            rec["accuracy"] = M.accuracy_record(cls, self.keras_cls, self.dataset.class_names)
-            stage = "latency"
-            self.progress(self.subject.name, mode.name, "timing invoke()")
-            rec["latency"] = {**self._latency(runner), "first_invoke_us": first_ns / 1000.0}
+            path, conversion = self.tflite_path(mode)
         except TflbenchError as exc:
-            rec.update(status="failed", stage=stage, error=str(exc))
-        except Exception as exc:  # the runtime or the file system failed: keep the other modes
-            rec.update(status="failed", stage=stage, error=_unexpected(exc, stage))
-        return rec
+            return _failed_record(mode.name, "convert", str(exc))
+        except Exception as exc:  # the converter failed unexpectedly: keep the other modes
+            return _failed_record(mode.name, "convert", _unexpected(exc, "convert"))
+        rec = ModeRecord(mode=mode.name, conversion=Conversion.from_dict(conversion,
+                                                                          "conversion"))
 
-    def _latency(self, runner: Any) -> dict[str, Any]:
-        runner.set_single_input(self.eval.x[0:1])
-        stats = measure(runner.invoke, self.settings.latency)
-        return {**stats.to_dict(), "threads": self.settings.num_threads,
-                "xnnpack": self.settings.xnnpack, "init_us": runner.init_us}
+        def say(message: str) -> None:
+            self.progress(self.subject.name, mode.name, message)
+
+        return evaluate_tflite(path, self.reference_record(), self.eval_options(),
+                               mode=mode.name, name=f"{self.subject.name}/{mode.name}",
+                               say=say, record=rec)
 
 
 def run_subject(subject: Subject, settings: RunSettings, cache: Cache | None = None,
                 progress: Progress | None = None) -> dict[str, Any]:
-    """The model record of one subject (see docs/results-schema.md)."""
+    """The model record of one subject (see docs/results-schema.md), as a dict."""
+    return subject_record(subject, settings, cache, progress).to_dict()
+
+
+def subject_record(subject: Subject, settings: RunSettings, cache: Cache | None = None,
+                   progress: Progress | None = None) -> ModelRecord:
+    """The typed model record of one subject: every mode converted, evaluated and timed."""
     progress = progress or _no_progress
     cache = cache or Cache(settings.cache_dir, enabled=settings.use_cache)
     sr = _SubjectRun(subject, settings, cache, progress)
-    record: dict[str, Any] = {"name": subject.name, "source": subject.source,
-                              "model_sha256": None, "dataset": None, "keras": None, "modes": []}
     try:
         sr.prepare()
     except Exception as exc:  # user errors and unexpected ones alike: the other subjects go on
         stage = getattr(sr, "stage", "data")
         if not isinstance(exc, TflbenchError):
             exc = TflbenchError(_unexpected(exc, stage))
-        record["error"] = str(exc)
-        record["stage"] = stage
-        record["modes"] = [_failed_record(m.name, stage, str(exc)) for m in settings.modes]
         progress(subject.name, None, f"error: {exc}")
-        return record
-    record.update(model_sha256=sr.model_sha256, dataset=sr.dataset.describe(),
-                  keras=sr.keras_cls.to_dict())
-    record["dataset"]["n_eval"] = len(sr.eval)
+        return ModelRecord(name=subject.name, source=subject.source, error=str(exc),
+                           stage=stage, modes=[_failed_record(m.name, stage, str(exc))
+                                               for m in settings.modes])
+    dataset = sr.dataset.describe()
+    dataset["n_eval"] = len(sr.eval)
+    dataset["calibration"] = sr.calibration.to_dict()
+    modes: list[ModeRecord] = []
     for mode in settings.modes:
         rec = sr.run_mode(mode)
-        record["modes"].append(rec)
-        progress(subject.name, mode.name, "failed" if rec["status"] == "failed" else "done")
-    _fill_size_ratios(record)
-    return record
+        modes.append(rec)
+        progress(subject.name, mode.name, "failed" if not rec.ok else "done")
+    return ModelRecord(name=subject.name, source=subject.source, model_sha256=sr.model_sha256,
+                       dataset=DatasetInfo.from_dict(dataset, "dataset"),
+                       keras=quality.keras_record(sr.eval.y, sr.reference),
+                       modes=with_size_ratios(modes))
 
 
 def evaluation_arrays(subject: Subject, settings: RunSettings, cache: Cache | None = None
@@ -444,12 +533,11 @@ def evaluation_arrays(subject: Subject, settings: RunSettings, cache: Cache | No
     return sr.eval, sr.reference
 
 
-def _fill_size_ratios(record: dict[str, Any]) -> None:
-    ref = next((r["file"]["size_bytes"] for r in record["modes"]
-                if r["mode"] == "fp32" and r.get("file")), None)
-    for r in record["modes"]:
-        if r.get("file"):
-            r["file"]["size_ratio"] = (r["file"]["size_bytes"] / ref) if ref else None
+def with_size_ratios(modes: list[ModeRecord]) -> list[ModeRecord]:
+    """``file.size_ratio`` of every mode against the fp32 file of the same model."""
+    ref = next((r.file.size_bytes for r in modes if r.mode == "fp32" and r.file), None)
+    return [r.replace(file=r.file.replace(size_ratio=(r.file.size_bytes / ref) if ref else None))
+            if r.file else r for r in modes]
 
 
 def run(subjects: Sequence[Subject], settings: RunSettings,

@@ -21,9 +21,7 @@ from typing import Any
 from tflbench import __version__
 from tflbench.errors import ResultsError
 from tflbench.fileio import atomic_write_text
-
-SCHEMA = "tflbench.results"
-SCHEMA_VERSION = 1
+from tflbench.records import SCHEMA, SCHEMA_VERSION, ResultsDocument
 
 
 def new_document(
@@ -90,36 +88,14 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def validate(doc: Any, source: str = "<results>") -> None:
-    """Check the envelope and each model/mode record; raise :class:`ResultsError` naming the key."""
-    if not isinstance(doc, dict):
-        raise ResultsError(f"{source}: expected a JSON object. Received: {type(doc).__name__}.")
-    if doc.get("schema") != SCHEMA:
-        raise ResultsError(f"{source}: not a tflbench results file "
-                           f"(schema={doc.get('schema')!r}, expected {SCHEMA!r}).")
-    ver = doc.get("schema_version")
-    if not isinstance(ver, int):
-        raise ResultsError(f"{source}: schema_version must be an integer. Received: {ver!r}.")
-    if ver > SCHEMA_VERSION:
-        raise ResultsError(
-            f"{source}: written by a newer tflbench (schema_version={ver}, this tflbench reads "
-            f"up to {SCHEMA_VERSION}). Upgrade tflbench: pip install -U tflbench."
-        )
-    for key, typ in (("environment", dict), ("settings", dict), ("models", list)):
-        if not isinstance(doc.get(key), typ):
-            raise ResultsError(f"{source}: '{key}' must be a {typ.__name__}. "
-                               f"Received: {type(doc.get(key)).__name__}.")
-    for i, model in enumerate(doc["models"]):
-        where = f"{source}: models[{i}]"
-        if not isinstance(model, dict) or not isinstance(model.get("name"), str):
-            raise ResultsError(f"{where} must be an object with a string 'name'.")
-        if not isinstance(model.get("modes"), list):
-            raise ResultsError(f"{where} ('{model['name']}'): 'modes' must be a list.")
-        for j, mode in enumerate(model["modes"]):
-            if not isinstance(mode, dict) or not isinstance(mode.get("mode"), str):
-                raise ResultsError(f"{where}.modes[{j}] must be an object with a string 'mode'.")
-            if mode.get("status") not in ("ok", "failed"):
-                raise ResultsError(f"{where}.modes[{j}] ('{mode.get('mode')}'): status must be "
-                                   f"'ok' or 'failed'. Received: {mode.get('status')!r}.")
+    """Check the whole document against the typed records; raise :class:`ResultsError` naming
+    the JSON path of the first problem (e.g. ``models[0].modes[2].agreement.top1``)."""
+    ResultsDocument.from_dict(doc, source)
+
+
+def parse(doc: Any, source: str = "<results>") -> ResultsDocument:
+    """The typed :class:`~tflbench.records.ResultsDocument` of a results dict."""
+    return ResultsDocument.from_dict(doc, source)
 
 
 def find_model(doc: dict[str, Any], name: str) -> dict[str, Any] | None:

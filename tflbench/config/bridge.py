@@ -76,20 +76,24 @@ def data_loader(entry: ModelEntry) -> Callable[[], Dataset] | None:
     spec = entry.data or "digits"
 
     def load() -> Dataset:
+        from tflbench.pipeline import eval_all_fractions
+
         return load_data(spec, preprocessing=entry.preprocessing,
-                         class_names=entry.class_names, lazy="auto")
+                         class_names=entry.class_names, lazy="auto",
+                         fractions=eval_all_fractions(spec))
 
     return load
 
 
 def load_data(spec: str, *, preprocessing: Any = None,
-              class_names: Sequence[str] | None = None, lazy: bool | str = False) -> Dataset:
+              class_names: Sequence[str] | None = None, lazy: bool | str = False,
+              fractions: str | None = None) -> Dataset:
     """Load a data spec with the user's preprocessing, then name its classes. ``lazy="auto"``
     streams large folder/npz evaluation data (model-file subjects; recipes train in memory)."""
     from tflbench.data import sources
     from tflbench.errors import DataError
 
-    kwargs: dict[str, Any] = {"lazy": lazy}
+    kwargs: dict[str, Any] = {"lazy": lazy, "fractions": fractions}
     if preprocessing is not None:
         kwargs["preprocessing"] = preprocessing
     ds = sources.load_dataset(spec, **kwargs)

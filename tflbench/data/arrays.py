@@ -94,11 +94,10 @@ def from_arrays(
             raw = [(x_tr, y_tr, tr), (x_tr, y_tr, va), (*checked["test"], None)]
 
     splits = [_preprocess_split(x, y, idx, spec, f"x in {what}") for x, y, idx in raw]
-    for s in splits:
-        if len(s) == 0:
-            raise DataError(f"A split of {what} is empty. Give at least one sample per split.")
+    if len(splits[2]) == 0 or ("all" not in checked and any(len(s) == 0 for s in splits)):
+        raise DataError(f"A split of {what} is empty. Give at least one sample per split.")
     spec.update({
-        "input_shape": [int(d) for d in splits[0].x.shape[1:]],
+        "input_shape": [int(d) for d in splits[2].x.shape[1:]],
         "layout": "NHWC", "dtype": "float32",
         "raw_dtype": str(next(iter(dtypes))) if len(dtypes) == 1 else "mixed",
     })

@@ -253,7 +253,8 @@ def stratified_split(
     the class proportions. Fractions must be positive and sum to 1 (within 1e-6).
     """
     fr = [float(f) for f in fractions]
-    if not fr or any(f <= 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6:
+    if not fr or any(f < 0 for f in fr) or not any(f > 0 for f in fr) or \
+            abs(sum(fr) - 1.0) > 1e-6:
         raise DataError(
             f"Split fractions must be positive and sum to 1. Received: {list(fractions)}."
         )
@@ -314,6 +315,10 @@ def stratified_subset(y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 DEFAULT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 #: Share of the training part held out for validation when only train/test are given.
 VAL_FROM_TRAIN = 0.1
+#: ``fractions=all``: every row is evaluated (no train or validation part). The default for a
+#: model that is already trained (``--model``) on data without its own splits.
+EVAL_ALL = "all"
+EVAL_ALL_FRACTIONS: tuple[float, float, float] = (0.0, 0.0, 1.0)
 
 
 def resolve_fractions(
@@ -327,6 +332,8 @@ def resolve_fractions(
     such as ``"0.8/0.1/0.1"`` or ``"0.9,0.1"``, or ``None`` for ``default``.
     """
     raw: Any = default if fractions is None else fractions
+    if isinstance(raw, str) and raw.strip().lower() == EVAL_ALL:
+        return EVAL_ALL_FRACTIONS
     if isinstance(raw, str):
         parts = [p for p in raw.replace(",", "/").split("/") if p.strip()]
         try:
@@ -354,7 +361,8 @@ def resolve_fractions(
 def check_splits_not_empty(sizes: Sequence[int], what: str, fractions: Sequence[float]) -> None:
     """Raise a :class:`DataError` naming ``what`` when a train/val/test part came out empty."""
     names = ("train", "validation", "test")
-    empty = [names[i] for i, n in enumerate(sizes) if n == 0]
+    empty = [names[i] for i, n in enumerate(sizes)
+             if n == 0 and not (i < len(fractions) and fractions[i] == 0)]
     if empty:
         raise DataError(
             f"{what}: too few samples ({sum(sizes)}) to fill every split; the "

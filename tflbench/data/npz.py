@@ -167,7 +167,8 @@ def has_own_splits(keys: Collection[str], what: str,
     if {"x", "y"} <= set(keys):
         return False
     if {"x_train", "y_train", "x_test", "y_test"} <= set(keys):
-        if fractions is not None:
+        if fractions is not None and not (isinstance(fractions, str)
+                                          and fractions.strip().lower() == "all"):
             raise ConfigError(
                 f"{what} already holds train/test splits, so split fractions do not apply. "
                 f"Received: fractions={fractions!r}. Drop the fractions, or save x and y only."

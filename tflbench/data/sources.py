@@ -52,6 +52,7 @@ from tflbench.data.base import (
     check_splits_not_empty,
     resolve_fractions,
 )
+from tflbench.data.base import EVAL_ALL
 from tflbench.data.base import stratified_split as _stratified_split
 from tflbench.errors import ConfigError
 
@@ -194,7 +195,9 @@ def _option_value(key: str, value: Any, text: str) -> Any:
     return value
 
 
-def _fractions_value(value: Any) -> list[float]:
+def _fractions_value(value: Any) -> list[float] | str:
+    if isinstance(value, str) and value.strip().lower() == EVAL_ALL:
+        return EVAL_ALL
     if isinstance(value, str):
         parts = [p for p in value.replace(",", "/").split("/") if p.strip()]
     else:

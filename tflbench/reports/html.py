@@ -44,7 +44,14 @@ MAX_CONFUSION_CLASSES = 20
 
 
 def _env():  # type: ignore[no-untyped-def]
-    from jinja2 import Environment, PackageLoader, StrictUndefined
+    try:
+        from jinja2 import Environment, PackageLoader, StrictUndefined
+    except ImportError:
+        from tflbench.errors import ConfigError
+
+        raise ConfigError("The HTML report needs jinja2, which this install lacks. Install it "
+                          "with: pip install 'tflbench[report]' (or use --format md|json|term)."
+                          ) from None
 
     return Environment(loader=PackageLoader("tflbench.reports", "templates"),
                        autoescape=True, undefined=StrictUndefined, trim_blocks=True,
