@@ -314,6 +314,9 @@ class ResultsDocument(Record):
     merged: dict[str, Any] | None = _omit()
     #: True when the run stopped early (a signal): the finished modes are kept.
     interrupted: bool | None = _omit()
+    #: Lines every report shows: evaluation sets too small to resolve a threshold, seeds that
+    #: change a verdict, calibration overlapping the evaluation set (schema 2).
+    warnings: list[str] | None = _omit()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
