@@ -166,9 +166,10 @@ def test_pytest_argv_keeps_an_explicit_config(tmp_path: Path) -> None:
     assert argv.count("--tflbench-config") == 0 and "--tflbench-config=other.toml" in argv
 
 
-def test_bad_config_exits_with_pytest_usage_code(tmp_path: Path) -> None:
+def test_bad_config_is_a_user_error_before_pytest_runs(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "tflbench.toml").write_text("[thresholds]\nmin_top1_agreemnt = 0.9\n")
     proc = run_tflbench_test(tmp_path, "-q", timeout=120)
-    assert proc.returncode == 2  # pytest: interrupted by a collection error
-    assert "[thresholds] min_top1_agreemnt: unknown key" in proc.stdout
+    assert proc.returncode == 2  # a configuration error, as for every command
+    assert "[thresholds] min_top1_agreemnt: unknown key" in proc.stderr
+    assert proc.stdout == ""
