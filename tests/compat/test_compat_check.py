@@ -149,6 +149,18 @@ def test_compatibility_failures_on_a_results_document() -> None:
     assert compatibility_failures(with_ops, TARGETS) == compatibility_failures(BUNDLE, TARGETS)
 
 
+def test_compatibility_failures_on_a_typed_results_record() -> None:
+    records = pytest.importorskip("tflbench.records")
+    doc = records.ResultsDocument.from_dict(_results_doc())
+    assert compatibility_failures(doc, TARGETS) == compatibility_failures(BUNDLE, TARGETS)
+    raw = _results_doc()
+    for r in raw["models"][0]["modes"]:
+        r["extra"] = {"ops": [o.to_dict() for o in read_ops(r["file"]["path"]).ops]}
+        r["file"]["path"] = "/nonexistent.tflite"
+    assert compatibility_failures(records.ResultsDocument.from_dict(raw), TARGETS) == \
+        compatibility_failures(BUNDLE, TARGETS)
+
+
 def test_a_converted_file_that_is_gone_fails_the_gate() -> None:
     doc = _results_doc()
     doc["models"][0]["modes"][0]["file"]["path"] = "/nonexistent/fp32.tflite"

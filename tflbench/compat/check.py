@@ -163,9 +163,10 @@ def _results_doc_models(doc: Mapping[str, Any]) -> Iterable[tuple[str, ModelLike
             label = f"{m.get('name')}/{r.get('mode')}"
             if r.get("status") != "ok":
                 continue  # a failed mode already fails require_conversion
-            if r.get("ops"):
+            recorded = r.get("ops") or (r.get("extra") or {}).get("ops")
+            if recorded:
                 try:
-                    yield label, tuple(OpUsage.from_dict(o) for o in r["ops"])
+                    yield label, tuple(OpUsage.from_dict(o) for o in recorded)
                 except ValueError as exc:
                     yield label, f"cannot check runtime compatibility: {exc}"
                 continue
@@ -203,12 +204,15 @@ def model_files(path: str | os.PathLike[str]) -> Iterator[list[tuple[str, Path |
 
 def compatibility_report(doc_or_paths: Any, targets: Iterable[str | Target]
                          ) -> list[tuple[str, CompatResult | str]]:
-    """``(label, result)`` per model file of ``doc_or_paths``: a results document (every mode
-    with status ok; its ``ops`` list when present, else its ``file.path``), a bundle directory
+    """``(label, result)`` per model file of ``doc_or_paths``: a results document, as a dict or
+    a typed record (every mode with status ok; its ``ops`` list, at the top level of the mode
+    record or in its ``extra``, when present, else its ``file.path``), a bundle directory
     or ``.zip``, a ``.tflite`` file, or a list of those paths. A file that cannot be checked
     gives a string (the reason) instead of a result."""
     resolved = resolve_targets(targets)
     sources: list[tuple[str, ModelLike | str]] = []
+    if callable(getattr(doc_or_paths, "to_dict", None)):  # a typed results record
+        doc_or_paths = doc_or_paths.to_dict()
     if isinstance(doc_or_paths, Mapping):
         if "models" not in doc_or_paths:
             raise ConfigError("expected a tflbench results document (with 'models'). Received "
