@@ -38,6 +38,7 @@ import pytest
 if TYPE_CHECKING:  # pragma: no cover
     from tflbench.config import ProjectConfig
     from tflbench.gates import CheckResult, Limits
+    from tflbench.verdict import Verdict
 
 #: Fixtures that parametrize a test over model x mode.
 _MODE_FIXTURES = frozenset({"tflite_model", "evaluation"})
@@ -157,7 +158,9 @@ class _State:
         self._datasets: dict[str, Any] = {}
         self.doc: dict[str, Any] | None = None
         self.ran_pipeline = False
-        self.baseline_error: str | None = None
+        #: The verdict of the run (set where the pipeline ran; other xdist workers read the
+        #: stored ``gates`` and ``baseline`` of the shared document).
+        self.verdict: Verdict | None = None
         self.report_paths: dict[str, str] = {}
         self.report_warnings: list[str] = []
         self.worker_reports: list[dict[str, Any]] = []
@@ -298,27 +301,22 @@ class _State:
             if shared is not None and shared.is_file():
                 return results.load(shared)
             doc = pipeline.run(list(self.subjects().values()), settings, self._progress)
-            self._add_verdicts(doc)
+            self.verdict = self._apply_verdict(doc)
             self.ran_pipeline = True
             if shared is not None:
                 _prune(shared.parent)
                 results.save(doc, shared)
         return doc
 
-    def _add_verdicts(self, doc: dict[str, Any]) -> None:
-        from tflbench import baseline, gates
-        from tflbench.errors import TflbenchError
+    def _apply_verdict(self, doc: dict[str, Any]) -> Verdict:
+        """Gates and baseline, as ``tflbench run`` applies them (a baseline that cannot be read
+        fails the session: the plugin is always strict)."""
+        from tflbench.baseline import Policy
+        from tflbench.verdict import apply_verdict
 
         project = self.project()
-        gates.apply(doc, project.thresholds)
-        if project.baseline.path is not None:
-            try:
-                baseline.apply(doc, project.baseline.path,
-                               baseline.Policy.from_config(project.baseline))
-            except TflbenchError as exc:
-                self.baseline_error = str(exc)
-                doc["baseline"] = {"path": str(project.baseline.path), "error": str(exc),
-                                   "warnings": [], "changes": [], "passed": False}
+        return apply_verdict(doc, project.thresholds, project.baseline.path,
+                             Policy.from_config(project.baseline), strict=True)
 
     def write_reports(self) -> None:
         """Write the results (and the reports) into the report directory.
@@ -342,12 +340,9 @@ class _State:
         self.report_paths = {k: str(v) for k, v in paths.items()}
 
     def summary(self) -> dict[str, Any]:
-        from tflbench import gates
-
-        assert self.doc is not None
-        return {"paths": self.report_paths, "failures": gates.document_failures(self.doc),
-                "warnings": list((self.doc.get("baseline") or {}).get("warnings") or [])
-                + self.report_warnings}
+        assert self.doc is not None and self.verdict is not None
+        return {"paths": self.report_paths, "failures": list(self.verdict.failures),
+                "warnings": list(self.verdict.warnings) + self.report_warnings}
 
 
 STATE = pytest.StashKey[_State]()
@@ -570,20 +565,33 @@ def sample_input(config: pytest.Config, model: str) -> Any:
     return _state(config).dataset(model).test.x[0]
 
 
-def baseline_lines(config: pytest.Config, model: str, mode: str) -> Iterator[str]:
-    """Failure lines of the baseline comparison for one model/mode (warnings are emitted)."""
+def baseline_lines(config: pytest.Config, model: str, mode: str, *,
+                   latency: bool | None = None) -> Iterator[str]:
+    """Failure lines of the baseline comparison for one model/mode (warnings are emitted).
+
+    ``latency``: None for every metric, False for all but the latency change, True for only the
+    latency change (skipped when ``max_latency_increase = false`` turns it off).
+    """
     from tflbench import baseline
 
     state = _state(config)
     doc = state.results()
-    if state.project().baseline.path is None:
+    project = state.project()
+    if project.baseline.path is None:
         pytest.skip("no baseline (give --tflbench-baseline or [tool.tflbench] baseline)")
+    if latency and project.baseline.max_latency_increase in (None, False):
+        pytest.skip("baseline latency is not gated (max_latency_increase = false)")
     b = doc.get("baseline") or {}
     if b.get("error"):
-        pytest.fail(f"tflbench baseline: {b['error']}", pytrace=False)
+        from tflbench.verdict import NOT_COMPARED
+
+        pytest.fail(f"{NOT_COMPARED}: {b['error']}", pytrace=False)
     for w in b.get("warnings") or []:
         warnings.warn(TflbenchWarning(w), stacklevel=2)
-    yield from baseline.failure_lines(b, only=[(model, mode)])
+    only_latency = (baseline.LATENCY_METRIC,)
+    yield from baseline.failure_lines(
+        b, only=[(model, mode)], metrics=only_latency if latency else None,
+        exclude=only_latency if latency is False else ())
 
 
 __all__ = ["Evaluation", "KerasReference", "STATE", "TfliteModel", "TflbenchWarning",

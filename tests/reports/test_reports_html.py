@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 from sample_results import EVIL, evil_document, make_device_document, make_document
 
+from tflbench.baseline import compare
 from tflbench.reports import html
-from tflbench.reports.baseline import compare
 from tflbench.reports.merge import merge
 from tflbench.reports.recommend import recommend
 
@@ -51,7 +51,7 @@ def parse(text: str) -> Page:
 def full_document() -> dict:
     doc = make_document()
     doc["recommendation"] = recommend(doc, max_accuracy_drop=0.015)
-    doc["baseline"] = compare(doc, make_document(latency_scale=0.8, seed=3), source="v1.json")
+    doc["baseline"] = compare(doc, make_document(latency_scale=0.8, seed=3), path="v1.json")
     return doc
 
 

@@ -12,8 +12,8 @@ from sample_results import (
     make_document,
 )
 
+from tflbench.baseline import compare
 from tflbench.reports import markdown
-from tflbench.reports.baseline import compare
 from tflbench.reports.merge import merge
 from tflbench.reports.recommend import recommend
 
@@ -81,14 +81,14 @@ def test_hostile_names_are_escaped() -> None:
 def test_baseline_changes_with_significance() -> None:
     doc = make_document()
     slower = make_document(latency_scale=0.8, seed=3)  # the baseline was 20% faster
-    doc["baseline"] = compare(doc, slower, source="v1.json")
+    doc["baseline"] = compare(doc, slower, path="v1.json")
     text = markdown.render(doc)
     assert "### Changes against v1.json" in text
     assert "▲" in text and "significant (p=" in text
     assert "❌" in text.split("### Changes")[1]
 
     same = make_document(seed=9)  # same medians, other noise
-    doc["baseline"] = compare(doc, same, source="v1.json")
+    doc["baseline"] = compare(doc, same, path="v1.json")
     text = markdown.render(doc)
     changes = text.split("### Changes")[1]
     assert "within noise" in changes and "❌" not in changes

@@ -15,7 +15,7 @@ from sample_results import make_device_document, make_document
 from tflbench.reports import render
 from tflbench.reports.merge import merge
 from tflbench.reports.recommend import recommend
-from tflbench.reports.baseline import compare
+from tflbench.baseline import compare
 doc = merge([make_document(), make_device_document()])
 doc["recommendation"] = recommend(doc, max_p90_us=300)
 doc["baseline"] = compare(doc, make_document())

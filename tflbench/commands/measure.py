@@ -310,15 +310,15 @@ def _gate_config(args: argparse.Namespace) -> Any:
 def _gates(doc: dict[str, Any], stored: dict[str, Any] | None, project: Any = None
            ) -> list[str]:
     """Evaluate the bundle's stored limits (or ``project``'s thresholds, when given) on the
-    device results; returns the failure lines."""
+    device results (:func:`tflbench.verdict.apply_verdict`); returns the failure lines."""
     from tflbench import gates
+    from tflbench.verdict import apply_verdict
 
     if project is not None:
-        return gates.failure_lines(gates.apply(doc, project.thresholds))
+        return list(apply_verdict(doc, project.thresholds).failures)
     if not stored:
         return ["the bundle holds no thresholds (re-create it with 'tflbench bundle')"]
     per_model_mode = {(model, mode): limits for model, by_mode in stored.items()
                       for mode, limits in (by_mode or {}).items()}
-    results = gates.apply(doc, gates.Thresholds(per_model_mode=per_model_mode,
-                                                use_defaults=False))
-    return gates.failure_lines(results)
+    thresholds = gates.Thresholds(per_model_mode=per_model_mode, use_defaults=False)
+    return list(apply_verdict(doc, thresholds).failures)

@@ -124,8 +124,8 @@ def load_source(path: str) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
+    from tflbench.baseline import compare
     from tflbench.reports import render, write_text
-    from tflbench.reports.baseline import compare
     from tflbench.reports.merge import merge
     from tflbench.reports.recommend import recommend
 
@@ -140,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
     if wants or (fmt == "json" and not doc.get("recommendation")):
         doc["recommendation"] = recommend(doc, prefer=args.prefer or "size", **limits)
     if args.baseline:
-        doc["baseline"] = compare(doc, load_source(args.baseline), source=str(args.baseline))
+        doc["baseline"] = compare(doc, load_source(args.baseline), path=str(args.baseline))
 
     if fmt == "term" and not args.output:
         from tflbench.reports import terminal

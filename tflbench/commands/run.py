@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tflbench.errors import ConfigError, GateError, TflbenchError
+from tflbench.errors import ConfigError, TflbenchError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tflbench.verdict import Verdict
 
 NAME = "run"
 HELP = ("Train or load reference models, convert under every mode, measure agreement, accuracy, "
         "size and latency, and write reports (default: the embedded digits subject).")
+
+
+def _positive(text: str) -> int:
+    """A positive whole number for argparse (``--threads 0`` is refused, naming the value)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number. Received: {text!r}")
+    return value
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +42,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--data", metavar="SPEC", default=None,
                    help="dataset for --model/--recipe: digits (default), npz:PATH, folder:PATH, "
                         "tfds:NAME, keras:NAME")
+    g.add_argument("--calibration-data", metavar="SPEC", default=None,
+                   help="data for the full-integer modes' calibration (any data spec; default: "
+                        "the data's own training split, else a seeded sample of the evaluation "
+                        "set, said in the reports)")
     g.add_argument("--name", default=None, help="name of the --model subject in reports")
     g.add_argument("--unsafe-model-loading", action="store_true",
                    help="load .keras files with safe_mode=False (only for files you trust)")
@@ -35,7 +54,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     r = parser.add_argument_group("run settings")
     r.add_argument("--modes", default=None,
                    help="comma-separated modes (default: all; see 'tflbench modes')")
-    r.add_argument("--threads", type=int, default=None, help="interpreter threads (default 1)")
+    r.add_argument("--threads", type=_positive, default=None,
+                   help="interpreter threads (default 1)")
     r.add_argument("--no-xnnpack", action="store_true", help="run without the XNNPACK delegate")
     r.add_argument("--representative-samples", type=int, default=None, metavar="N",
                    help="calibration samples for full-integer modes (default 200)")
@@ -97,7 +117,8 @@ def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
                           "use a project config with one [[models]] entry per model.")
     for path in args.model:
         subjects.append(pipeline.subject_from_model_file(
-            path, args.data, name=args.name, safe_mode=not args.unsafe_model_loading))
+            path, args.data, name=args.name, safe_mode=not args.unsafe_model_loading,
+            calibration=getattr(args, "calibration_data", None)))
     params = _recipe_params(getattr(args, "param", []))
     if params and not args.recipe:
         raise ConfigError("--param sets parameters of a --recipe; received no --recipe.")
@@ -193,31 +214,31 @@ def main(args: argparse.Namespace) -> int:
     broken = [f"{m['name']}: {m['error']}" for m in doc["models"] if m.get("error")]
     if broken and len(broken) == len(doc["models"]):
         raise TflbenchError("\n".join(broken))  # nothing was measured: just the error
-    gate_lines = apply_gates(doc, args._project, getattr(args, "baseline", None))
+    verdict = apply_gates(doc, args._project, baseline_path, strict=args.strict)
     report_dir = Path(settings.report_dir)
     written = write_all(doc, report_dir)
     render(doc)
+    for line in verdict.baseline_failures:  # render() shows the gates' failures
+        print(f"  baseline {line}")
     for fmt, path in written.items():
         print(f"{fmt}: {path}")
+    for warning in verdict.warnings:
+        print(f"tflbench: warning: {warning}", file=sys.stderr)
     if broken:
         # The other subjects' results are written above; the broken input is one error.
         raise TflbenchError("\n".join(broken))
-    if gate_lines and args.strict:
-        raise GateError(gate_lines)
+    if args.strict:
+        verdict.enforce()
     return 0
 
 
-def apply_gates(doc: dict[str, Any], project: Any, baseline_path: Path | None) -> list[str]:
-    """Evaluate the project's thresholds (and baseline, if any) into the document; returns the
-    failure lines. ``run`` shows them; ``--strict`` and ``tflbench test`` enforce them."""
-    from tflbench import baseline, gates
-    from tflbench.errors import TflbenchError
+def apply_gates(doc: dict[str, Any], project: Any, baseline_path: Path | None = None,
+                strict: bool = True) -> Verdict:
+    """The project's thresholds and baseline (``baseline_path`` wins over the configured one)
+    applied to ``doc`` (:func:`tflbench.verdict.apply_verdict`). ``run`` shows the failures;
+    ``--strict`` and ``tflbench test`` enforce them."""
+    from tflbench import baseline
+    from tflbench.verdict import apply_verdict
 
-    gates.apply(doc, project.thresholds)
-    path = baseline_path or project.baseline.path
-    if path is not None:
-        try:
-            baseline.apply(doc, path, baseline.Policy.from_config(project.baseline))
-        except TflbenchError as exc:
-            doc["baseline"] = {"path": str(path), "error": str(exc)}
-    return gates.document_failures(doc)
+    return apply_verdict(doc, project.thresholds, baseline_path or project.baseline.path,
+                         baseline.Policy.from_config(project.baseline), strict=strict)

@@ -312,8 +312,16 @@ def _baseline(r: _Reader, value: Any, top: str) -> BaselineConfig:
         if k in raw:
             kw[k] = r.number(raw[k], t, k, 0.0, 1.0)
     if "max_latency_increase" in raw:
-        kw["max_latency_increase"] = r.number(raw["max_latency_increase"], t,
-                                              "max_latency_increase")
+        v = raw["max_latency_increase"]
+        if v is False or (isinstance(v, str) and v.strip().lower() == "none"):
+            kw["max_latency_increase"] = None  # the latency check is off
+        else:
+            try:
+                kw["max_latency_increase"] = r.number(v, t, "max_latency_increase")
+            except ConfigError:
+                raise r.error(t, "max_latency_increase",
+                              f"expected a number >= 0, or false (or \"none\") to turn the "
+                              f"latency check off. Received: {show(v)}") from None
     if "alpha" in raw:
         a = r.number(raw["alpha"], t, "alpha", 0.0, 1.0)
         if not 0 < a < 1:

@@ -1,17 +1,10 @@
-"""Changes against a baseline, per ``(model, mode, device)``, for the reports.
+"""Changes against a baseline, for the reports: presentation only.
 
-The comparison itself is :func:`tflbench.baseline.compare` (the release check: accuracy,
-top-1 agreement, status and p50 latency with a Mann-Whitney U test on the samples through
-:func:`tflbench.timing.compare_samples`). This module runs it once per device of a (merged)
-document, tags every change with ``"device"``, and adds a ``size_bytes`` change, so the object
-stored in ``doc["baseline"]`` keeps the format of :mod:`tflbench.baseline`::
-
-    {"path", "created", "device", "policy", "warnings", "passed",
-     "changes": [{"model", "mode", "device", "metric", "before", "after", "delta",
-                  "significant", "p_value", "passed", "line"}, ...],
-     "missing": [...], "new": [...]}
-
-The renderers read that object, whichever module wrote it, through :func:`change_rows`.
+The comparison itself is :func:`tflbench.baseline.compare`; it is stored in ``doc["baseline"]``
+(``docs/results-schema.md``, section Baseline) by ``tflbench run``, the pytest plugin and
+``tflbench report --baseline``. This module only reads that stored object: :func:`change_rows`
+groups its changes into one row per ``(model, mode, device)`` with every cell described, and
+:func:`baseline_info` gives the header facts.
 """
 
 from __future__ import annotations
@@ -20,98 +13,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from tflbench.reports.table import (
-    build_rows,
-    devices,
-    fmt_bytes,
-    fmt_pct,
-    fmt_pp,
-    fmt_us,
-    mode_order,
-    record_device,
-)
-
-
-def _device_doc(doc: dict[str, Any], device: str) -> dict[str, Any]:
-    """The part of ``doc`` measured on ``device``, with that device's environment/settings."""
-    sub = {k: v for k, v in doc.items() if k not in ("models", "devices", "merged")}
-    for entry in doc.get("devices") or []:
-        if isinstance(entry, dict) and entry.get("device") == device:
-            sub["environment"] = entry.get("environment") or {}
-            sub["settings"] = entry.get("settings") or {}
-    sub["device"] = device
-    sub["models"] = []
-    for m in doc.get("models", []):
-        recs = [r for r in m.get("modes", []) if record_device(doc, r) == device]
-        if recs:
-            mm = {k: v for k, v in m.items() if k != "modes"}
-            mm["modes"] = recs
-            sub["models"].append(mm)
-    return sub
-
-
-def compare(doc: dict[str, Any], baseline: dict[str, Any], source: str | None = None,
-            policy: Any = None) -> dict[str, Any]:
-    """``doc`` against ``baseline``, device by device (see the module docstring).
-
-    A device missing from the baseline is compared with the baseline's only device when it has
-    exactly one (with a warning from :mod:`tflbench.baseline` that the machines differ).
-    """
-    from tflbench import baseline as release_baseline
-
-    base_devices = devices(baseline)
-    out: dict[str, Any] = {"path": source, "created": baseline.get("created"),
-                           "device": ", ".join(base_devices), "policy": None, "warnings": [],
-                           "passed": True, "changes": [], "missing": [], "new": []}
-    matched_base: set[str] = set()
-    multi = len(devices(doc)) > 1
-    for dev in devices(doc):
-        bdev = dev if dev in base_devices else (base_devices[0] if len(base_devices) == 1
-                                                else None)
-        sub = _device_doc(doc, dev)
-        if bdev is None:
-            out["new"] += [f"{m['name']}/{r['mode']} on {dev}" for m in sub["models"]
-                           for r in m["modes"]]
-            out["warnings"].append(f"no baseline measurement for device {dev}")
-            continue
-        matched_base.add(bdev)
-        bsub = _device_doc(baseline, bdev)
-        res = release_baseline.compare(sub, bsub, policy, source)
-        out["policy"] = res.get("policy")
-        suffix = f" on {dev}" if multi else ""
-        for w in res.get("warnings") or []:
-            line = f"{w}{suffix}" if multi else w
-            if line not in out["warnings"]:
-                out["warnings"].append(line)
-        for c in res.get("changes") or []:
-            c = dict(c)
-            c["device"] = dev
-            out["changes"].append(c)
-        out["changes"] += _size_changes(sub, bsub, dev)
-        out["missing"] += [f"{x}{suffix}" for x in res.get("missing") or []]
-        out["new"] += [f"{x}{suffix}" for x in res.get("new") or []]
-    for bdev in base_devices:
-        if bdev not in matched_base:
-            out["warnings"].append(f"baseline device {bdev} is not in this report")
-    out["passed"] = all(c.get("passed", True) for c in out["changes"])
-    return out
-
-
-def _size_changes(doc: dict[str, Any], base: dict[str, Any], device: str) -> list[dict[str, Any]]:
-    before = {(r.model, r.mode): r for r in build_rows(base)}
-    out = []
-    for r in build_rows(doc):
-        b = before.get((r.model, r.mode))
-        if b is None or b.size_bytes is None or r.size_bytes is None:
-            continue
-        delta = r.size_bytes - b.size_bytes
-        out.append({"model": r.model, "mode": r.mode, "device": device, "metric": "size_bytes",
-                    "before": b.size_bytes, "after": r.size_bytes, "delta": delta,
-                    "significant": None, "p_value": None, "passed": True,
-                    "line": f"{r.model}/{r.mode}: size {b.size_bytes} -> {r.size_bytes} bytes "
-                            f"({delta:+d})"})
-    return out
-
+from tflbench.reports.table import devices, fmt_bytes, fmt_pct, fmt_pp, fmt_us, mode_order
 
 # --- rows for the renderers ------------------------------------------------------------------
 
