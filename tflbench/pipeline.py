@@ -178,6 +178,7 @@ def subject_from_model_file(
         raise ModelLoadError(f"Model not found: {p}. Check the path.")
     model_kind(p)  # validates the kind early, without TensorFlow
     check_data_spec(dataset)
+    check_data_spec(calibration)
 
     def load_dataset() -> Dataset:
         if data_loader is not None:

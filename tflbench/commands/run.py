@@ -195,6 +195,7 @@ def run_with_progress(settings: Any, subjects: list[Any], quiet: bool = False) -
 def main(args: argparse.Namespace) -> int:
     from tflbench.reports import write_all
     from tflbench.reports.terminal import render
+    from tflbench.verdict import NOT_COMPARED
 
     settings, subjects = settings_and_subjects(args)
     if args.strict and args._project.source is None and not (args.model or args.recipe):
@@ -219,7 +220,7 @@ def main(args: argparse.Namespace) -> int:
     written = write_all(doc, report_dir)
     render(doc)
     for line in verdict.baseline_failures:  # render() shows the gates' failures
-        print(f"  baseline {line}")
+        print(f"  {line}" if line.startswith(NOT_COMPARED) else f"  baseline {line}")
     for fmt, path in written.items():
         print(f"{fmt}: {path}")
     for warning in verdict.warnings:

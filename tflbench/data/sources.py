@@ -46,13 +46,13 @@ import numpy as np
 
 from tflbench.data import preprocess as pp
 from tflbench.data.base import (
+    EVAL_ALL,
     Dataset,
     Split,
     check_lazy,
     check_splits_not_empty,
     resolve_fractions,
 )
-from tflbench.data.base import EVAL_ALL
 from tflbench.data.base import stratified_split as _stratified_split
 from tflbench.errors import ConfigError
 
