@@ -4,6 +4,12 @@ Two models x six modes on the 10-class digits data: the float modes match Keras,
 lose a little accuracy (mostly class "8", now read as "1"), and ``int16x8`` of the MobileNet
 failed to convert. Every measured mode carries latency samples; ``int8`` of the CNN also has a
 thread sweep. Run ``python tests/reports/sample_results.py`` to rewrite ``fixtures/results/``.
+
+``make_document()`` writes schema version 1 (no intervals), as older tflbench releases did;
+:func:`make_v2_document` and :func:`make_v2_device_document` carry what schema version 2 adds
+(intervals, McNemar and Holm, ``n_eval``, calibration, logits, document warnings), built with
+the same :mod:`tflbench.quality` functions a run uses. The device document evaluates a seeded
+200-row subset, as a bundle made with ``--max-samples 200`` does.
 """
 
 from __future__ import annotations
@@ -87,32 +93,58 @@ def _latency(rng: np.random.Generator, median: float, threads: int, n: int) -> d
     }
 
 
+def _one_hot(pred: np.ndarray, n_cls: int) -> np.ndarray:
+    out = np.zeros((len(pred), n_cls), dtype=np.float32)
+    out[np.arange(len(pred)), pred] = 1.0
+    return out
+
+
 def make_document(device: str = "build-host", latency_scale: float = 1.0, seed: int = 7,
                   class_names: list[str] | None = None, n_samples: int = 60,
-                  dataset_fingerprint: str | None = None) -> dict[str, Any]:
-    """Build the synthetic results document (valid against ``tflbench.results.validate``)."""
+                  dataset_fingerprint: str | None = None, *, version: int = 1,
+                  per_class: int = 27, class8_factor: float = 6.0, subset: int | None = None,
+                  logits: tuple[str, ...] = (), calibration: dict[str, Any] | None = None,
+                  warnings: list[str] | None = None) -> dict[str, Any]:
+    """Build the synthetic results document (valid against ``tflbench.results.validate``).
+
+    ``version=2`` adds the schema-2 fields; ``subset`` evaluates a seeded subset of the rows
+    (a device running a capped bundle); ``logits`` names models whose outputs are logits.
+    """
+    from tflbench import quality, stats
+
     names = list(class_names or [str(i) for i in range(10)])
     n_cls = len(names)
-    per_class = 27
-    y = np.repeat(np.arange(n_cls), per_class)
+    y_all = np.repeat(np.arange(n_cls), per_class)
+    rows = (np.sort(np.random.default_rng(4242).choice(len(y_all), subset, replace=False))
+            if subset is not None else np.arange(len(y_all)))
+    y = y_all[rows]
     models = []
     for m_i, (name, spec) in enumerate(MODELS.items()):
         rng = np.random.default_rng(1000 + m_i)  # accuracy does not depend on the device
         lat_rng = np.random.default_rng(seed * 100 + m_i)
-        keras_pred = y.copy()
-        wrong = rng.random(len(y)) < spec["keras_error"]
-        keras_pred[wrong] = (y[wrong] + rng.integers(1, n_cls, wrong.sum())) % n_cls
+        keras_all = y_all.copy()
+        wrong = rng.random(len(y_all)) < spec["keras_error"]
+        keras_all[wrong] = (y_all[wrong] + rng.integers(1, n_cls, wrong.sum())) % n_cls
+        keras_pred = keras_all[rows]
         keras = _classification(y, keras_pred, n_cls)
+        kind = "logits" if name in logits else "probabilities"
+        if version >= 2:
+            keras = quality.keras_record(y, _one_hot(keras_pred, n_cls)).to_dict()
+            keras["output_kind"] = kind
         fingerprint = dataset_fingerprint or _sha(f"digits/{n_cls}/{per_class}")[:16]
         model: dict[str, Any] = {
             "name": name, "source": spec["source"], "model_sha256": _sha(name),
             "dataset": {"name": "digits", "source": "sklearn.datasets.load_digits",
                         "class_names": names, "input_shape": [8, 8, 1], "n_train": 1257,
-                        "n_val": 270, "n_test": len(y),
+                        "n_val": 270, "n_test": len(y_all),
                         "preprocessing": {"scale": 0.0625, "offset": 0.0, "layout": "NHWC"},
                         "fingerprint": fingerprint},
             "keras": keras, "modes": [],
         }
+        if version >= 2:
+            model["dataset"]["n_eval"] = len(y)
+            model["dataset"]["calibration"] = dict(calibration or {
+                "source": "training split", "n": 200, "disjoint": True})
         for mode in MODES:
             size = int(spec["fp32_bytes"] * spec["ratio"][mode])
             rec: dict[str, Any] = {
@@ -129,13 +161,14 @@ def make_document(device: str = "build-host", latency_scale: float = 1.0, seed: 
                            conversion=None, file=None)
                 model["modes"].append(rec)
                 continue
-            pred = keras_pred.copy()
+            pred_all = keras_all.copy()
             # extra errors concentrate on class 8 (read as 1), the rest spread out
             rate = spec["extra_error"][mode]
-            hit = rng.random(len(y)) < rate * 0.4
-            eight = (y == min(8, n_cls - 1)) & (rng.random(len(y)) < rate * 6)
-            pred[hit] = (y[hit] + rng.integers(1, n_cls, hit.sum())) % n_cls
-            pred[eight] = min(1, n_cls - 1)
+            hit = rng.random(len(y_all)) < rate * 0.4
+            eight = (y_all == min(8, n_cls - 1)) & (rng.random(len(y_all)) < rate * class8_factor)
+            pred_all[hit] = (y_all[hit] + rng.integers(1, n_cls, hit.sum())) % n_cls
+            pred_all[eight] = min(1, n_cls - 1)
+            pred = pred_all[rows]
             cls = _classification(y, pred, n_cls)
             deltas = [round(a - b, 6) for a, b in zip(cls["per_class_accuracy"],
                                                      keras["per_class_accuracy"], strict=True)]
@@ -158,6 +191,13 @@ def make_document(device: str = "build-host", latency_scale: float = 1.0, seed: 
                 "cosine": 0.9998 if noisy else 1.0,
                 "kl_divergence": 0.0004 if noisy else 0.0, "flipped": flipped,
             }
+            if version >= 2:
+                agree = len(y) - len(flipped)
+                rec["agreement"].update(
+                    top1_ci95=list(stats.wilson_interval(agree, len(y))), output_kind=kind,
+                    ties=0)
+                if kind == "logits":
+                    rec["agreement"]["logit_sqnr_db"] = 28.1 if noisy else 110.0
             rec["accuracy"] = {
                 "accuracy": cls["accuracy"],
                 "accuracy_delta": round(cls["accuracy"] - keras["accuracy"], 6),
@@ -166,6 +206,9 @@ def make_document(device: str = "build-host", latency_scale: float = 1.0, seed: 
                 "worst_class": {"index": worst, "name": names[worst], "delta": deltas[worst]},
                 "confusion": cls["confusion"],
             }
+            if version >= 2:
+                rec["accuracy"] = quality.accuracy_record(
+                    y, _one_hot(keras_pred, n_cls), _one_hot(pred, n_cls), names).to_dict()
             rec["latency"] = _latency(lat_rng, spec["median_us"][mode] * latency_scale, 1,
                                       n_samples)
             if name == "digits-cnn" and mode == "int8":
@@ -177,8 +220,8 @@ def make_document(device: str = "build-host", latency_scale: float = 1.0, seed: 
             model["modes"].append(rec)
         models.append(model)
     arm = latency_scale > 1.5
-    return {
-        "schema": "tflbench.results", "schema_version": 1,
+    doc: dict[str, Any] = {
+        "schema": "tflbench.results", "schema_version": version,
         "created": "2026-11-24T15:00:00+00:00" if not arm else "2026-11-25T09:30:00+00:00",
         "tflbench_version": "0.1.0", "device": device,
         "environment": {
@@ -197,11 +240,36 @@ def make_document(device: str = "build-host", latency_scale: float = 1.0, seed: 
                      "representative_samples": 200, "modes": list(MODES)},
         "models": models, "recommendation": None, "baseline": None,
     }
+    if warnings:
+        doc["warnings"] = list(warnings)
+    return doc
 
 
 def make_device_document() -> dict[str, Any]:
     """The same models measured on a slower ARM board (for merge tests)."""
     return make_document(device="rpi4", latency_scale=4.3, seed=11)
+
+
+#: A document warning as the resolution check writes it.
+RESOLUTION_WARNING = (
+    "digits-cnn: 600 evaluated samples cannot resolve max_accuracy_drop 0.5 pp (int16x8): the "
+    "95% interval is ±0.94 pp; about 2,100 samples would at the measured rates.")
+
+V2 = {"version": 2, "per_class": 60, "class8_factor": 20.0, "logits": ("digits-mobilenet",)}
+
+
+def make_v2_document(**overrides: Any) -> dict[str, Any]:
+    """A schema-2 document: 600 rows, intervals, tests, calibration, a logits model and a
+    document warning. Class 8 loses significantly under the int8 modes."""
+    kwargs: dict[str, Any] = {**V2, "warnings": [RESOLUTION_WARNING], **overrides}
+    return make_document(**kwargs)
+
+
+def make_v2_device_document(**overrides: Any) -> dict[str, Any]:
+    """The schema-2 models measured on the ARM board from a bundle capped at 200 samples."""
+    kwargs: dict[str, Any] = {**V2, "device": "rpi4", "latency_scale": 4.3, "seed": 11,
+                              "subset": 200, **overrides}
+    return make_document(**kwargs)
 
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -4,8 +4,18 @@ The merged document is itself a valid results document: models are joined by nam
 mode record carries a ``"device"`` label, so rows are keyed by ``(model, mode, device)``.
 It gains two keys::
 
-    "devices": [{"device", "source", "created", "environment", "settings"}, ...],
+    "devices": [{"device", "source", "created", "environment", "settings",
+                 "models": {name: {"dataset": {"n_eval", "calibration"},
+                                   "keras": {"accuracy", "ci95", "support",
+                                             "per_class_accuracy", "confusion",
+                                             "output_kind"}}}},
+                ...],
     "merged": {"sources": [...], "warnings": ["one line per problem", ...]}
+
+``devices[].models`` keeps what each document said about the rows it evaluated: a device runs
+the bundle's subset, so its ``n_eval`` and Keras accuracy differ from the host's and every
+report shows them per device. The documents' ``warnings`` are joined (each line once, prefixed
+with its device when not every document has it).
 
 Labels that collide (two runs on the same device) are made unique with the thread count, then
 the date, then a counter. A warning is recorded when the same model was measured on different
@@ -52,6 +62,32 @@ def _unique_labels(docs: Sequence[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _reference(model: dict[str, Any]) -> dict[str, Any]:
+    """What one document says about the rows it evaluated for ``model``."""
+    dataset = model.get("dataset") or {}
+    keras = model.get("keras") or {}
+    return {
+        "dataset": {k: copy.deepcopy(dataset[k]) for k in ("n_eval", "calibration")
+                    if k in dataset},
+        "keras": {k: copy.deepcopy(keras[k]) for k in ("accuracy", "ci95", "support",
+                                                       "per_class_accuracy", "confusion",
+                                                       "output_kind") if k in keras},
+    }
+
+
+def _joined_warnings(labels: Sequence[str], docs: Sequence[dict[str, Any]]) -> list[str]:
+    """Every document's ``warnings`` once, in order; a line not in every document is prefixed
+    with the device it came from."""
+    per_doc = [[str(w) for w in (d.get("warnings") or [])] for d in docs]
+    out: list[str] = []
+    for lab, lines in zip(labels, per_doc, strict=True):
+        for w in lines:
+            line = w if all(w in other for other in per_doc) else f"{lab}: {w}"
+            if line not in out:
+                out.append(line)
+    return out
+
+
 def merge(docs: Sequence[dict[str, Any]],
           sources: Sequence[str] | None = None) -> dict[str, Any]:
     """One document holding every ``(model, mode, device)`` record of ``docs``.
@@ -80,9 +116,16 @@ def merge(docs: Sequence[dict[str, Any]],
     merged["devices"] = [
         {"device": lab, "source": src, "created": d.get("created"),
          "environment": copy.deepcopy(d.get("environment")),
-         "settings": copy.deepcopy(d.get("settings"))}
+         "settings": copy.deepcopy(d.get("settings")),
+         "models": {str(m.get("name")): _reference(m) for m in d.get("models", [])
+                    if isinstance(m, dict)}}
         for lab, src, d in zip(labels, srcs, docs, strict=True)
     ]
+    doc_warnings = _joined_warnings(labels, docs)
+    if doc_warnings:
+        merged["warnings"] = doc_warnings
+    else:
+        merged.pop("warnings", None)
     warnings: list[str] = []
     models: dict[str, dict[str, Any]] = {}
     seen_from: dict[str, tuple[str, dict[str, Any]]] = {}

@@ -1,4 +1,6 @@
-"""Terminal report with rich: coloured summary table, failures and a one-line verdict."""
+"""Terminal report with rich: per model the rows evaluated, the Keras reference and a coloured
+summary table with 95% intervals and significance marks, the calibration and logits notes; then
+failures, flipped classes, the document's warnings and a one-line verdict."""
 
 from __future__ import annotations
 
@@ -12,16 +14,24 @@ from rich.table import Table
 from rich.text import Text
 
 from tflbench.reports.table import (
+    ClassDrop,
     Row,
     build_rows,
     class_drops,
     columns,
+    document_warnings,
     failed_groups,
+    fmt_class_change,
+    fmt_keras,
+    fmt_n,
+    fmt_p,
     fmt_pct,
-    fmt_pp,
     fmt_time,
     format_row,
     merge_warnings,
+    model_infos,
+    notes,
+    significant_classes,
     verdict,
 )
 
@@ -99,11 +109,14 @@ def _cell(row: Row, key: str, text: str) -> Text:
     return Text(text)
 
 
-#: Columns dropped first when the console is too narrow (the last ones go first).
-DROP_ORDER = ("ratio", "p90", "worst", "agreement", "status")
+#: What goes first when the console is too narrow, in order: whole columns, then the
+#: intervals of the accuracy and Δ acc cells (the point values stay).
+DROP_ORDER = ("ratio", "p90", "worst", "agreement", "status", "accuracy interval",
+              "delta interval")
+_INTERVAL_KEYS = {"accuracy interval": "accuracy", "delta interval": "delta"}
 
 
-SHORT_HEADERS = {"agreement": "agree", "worst": "worst class"}
+SHORT_HEADERS = {"agreement": "agree", "worst": "worst class", "delta": "Δ acc"}
 
 
 def _width(cells: list[str], header: str) -> int:
@@ -112,39 +125,72 @@ def _width(cells: list[str], header: str) -> int:
 
 def summary_tables(doc: dict[str, Any], rows: list[Row] | None = None,
                    width: int = 120) -> tuple[list[Table], list[str]]:
-    """One table per model fitting ``width`` columns, and the names of the columns left out."""
+    """One table per model fitting ``width`` columns, and what was left out to fit (column
+    names, or "accuracy interval" / "delta interval" when only the interval was dropped)."""
     rows = build_rows(doc) if rows is None else rows
     cols = [c for c in columns(rows) if c[0] != "model"]
     recommended = {(name, r.get("mode")) for name, r in (doc.get("recommendation") or {}).items()
                    if isinstance(r, dict)}
-    cells = [format_row(r) for r in rows]
-    for c, r in zip(cells, rows, strict=True):
-        if (r.model, r.mode) in recommended:
-            c["mode"] += " ★"
+    full = [format_row(r) for r in rows]
+    compact = [format_row(r, intervals=False) for r in rows]
+    for cells in (full, compact):
+        for c, r in zip(cells, rows, strict=True):
+            if (r.model, r.mode) in recommended:
+                c["mode"] += " ★"
+    plain: set[str] = set()
+
+    def cell(i: int, key: str) -> str:
+        return (compact if key in plain else full)[i][key]
+
     hidden: list[str] = []
-    for key in DROP_ORDER:
+    for step in DROP_ORDER:
         # content + 1 padding each side + 1 separator per column + 2 edges
-        need = sum(_width([c[k] for c in cells], SHORT_HEADERS.get(k, h)) + 1
+        need = sum(_width([cell(i, k) for i in range(len(rows))], SHORT_HEADERS.get(k, h)) + 1
                    for k, h in cols) + 2
         if need <= width:
             break
-        hidden.append(next(SHORT_HEADERS.get(k, h) for k, h in cols if k == key))
-        cols = [c for c in cols if c[0] != key]
-    keras = {m["name"]: (m.get("keras") or {}).get("accuracy") for m in doc.get("models", [])}
+        if step in _INTERVAL_KEYS:
+            if any(k == _INTERVAL_KEYS[step] for k, _ in cols):
+                plain.add(_INTERVAL_KEYS[step])
+                hidden.append(step.replace("delta", "Δ acc"))
+            continue
+        if any(k == step for k, _ in cols):
+            hidden.append(next(SHORT_HEADERS.get(k, h) for k, h in cols if k == step))
+            cols = [c for c in cols if c[0] != step]
+    infos = {i.name: i for i in model_infos(doc)}
     tables = []
     for name in dict.fromkeys(r.model for r in rows):
-        table = Table(title=f"{name} · Keras accuracy {fmt_pct(keras.get(name))}",
-                      title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                      padding=(0, 1), pad_edge=False)
+        info = infos.get(name)
+        title = f"{name} · " + (f"{fmt_keras(info)} · {fmt_n(info)}" if info
+                                else "Keras accuracy —")
+        table = Table(title=title, title_justify="left", title_style="bold",
+                      box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
         for key, header in cols:
             justify: Literal["left", "right"] = (
                 "left" if key in ("mode", "device", "status", "worst") else "right")
             table.add_column(SHORT_HEADERS.get(key, header), justify=justify, no_wrap=True)
-        for r, c in zip(rows, cells, strict=True):
+        for i, r in enumerate(rows):
             if r.model == name:
-                table.add_row(*[_cell(r, key, c[key]) for key, _ in cols])
+                table.add_row(*[_cell(r, key, cell(i, key)) for key, _ in cols])
         tables.append(table)
     return tables, hidden
+
+
+#: Significant class changes listed in the terminal besides the flipped classes (the Markdown
+#: and HTML reports list them all).
+MAX_SIGNIFICANT_LINES = 3
+
+
+def _class_line(label: str, c: ClassDrop, style: str, multi: bool) -> Text:
+    line = Text(f"  {label} ", style=style)
+    where = f" on {', '.join(c.devices)}" if multi and c.devices else ""
+    line.append(f"{c.model} / {c.mode}{where}: class {c.name} {fmt_pct(c.keras_accuracy)} → "
+                f"{fmt_pct(c.accuracy)} ({fmt_class_change(c)})")
+    if c.holm_p is not None:
+        line.append(f", Holm {fmt_p(c.holm_p)}", style="bold" if c.significant else "dim")
+    if c.confused_with:
+        line.append(f", now read as {c.confused_with} (+{c.confused_extra})")
+    return line
 
 
 def render(doc: dict[str, Any], console: Console | None = None) -> None:
@@ -155,8 +201,18 @@ def render(doc: dict[str, Any], console: Console | None = None) -> None:
         console.print(Text("warning: " + w, style="yellow"))
     console.print(Text(f"tflbench results · {fmt_time(doc.get('created'))}", style="bold"))
     tables, hidden = summary_tables(doc, rows, width=console.width)
+    infos = model_infos(doc)
     for t in tables:
         console.print(t)
+        info = next((i for i in infos if t.title and str(t.title).startswith(i.name + " · ")),
+                    None)
+        if info is not None and info.calibration:
+            console.print(Text("  " + info.calibration,
+                               style="yellow" if info.calibration_overlaps else "dim"))
+        if info is not None and info.logits:
+            console.print(Text("  " + info.logits, style="dim"))
+    for note in notes(doc, rows):
+        console.print(Text(note, style="dim"))
     if hidden:
         console.print(Text(f"(not shown to fit {console.width} columns: {', '.join(hidden)}; "
                            "widen the terminal or use --format md)", style="dim"))
@@ -172,12 +228,16 @@ def render(doc: dict[str, Any], console: Console | None = None) -> None:
         console.print(line)
     drops = class_drops(doc, limit=3)
     for c in drops:
-        flipped = Text("  flipped ", style="yellow")
-        flipped.append(f"{c.model} / {c.mode}: class {c.name} {fmt_pct(c.keras_accuracy)} → "
-                 f"{fmt_pct(c.accuracy)} ({fmt_pp(c.delta)})")
-        if c.confused_with:
-            flipped.append(f", now read as {c.confused_with} (+{c.confused_extra})")
-        console.print(flipped)
+        console.print(_class_line("flipped", c, "yellow", multi))
+    shown = {(c.model, c.mode, c.index, c.delta) for c in drops}
+    more = [c for c in significant_classes(doc)
+            if (c.model, c.mode, c.index, c.delta) not in shown]
+    for c in more[:MAX_SIGNIFICANT_LINES]:
+        console.print(_class_line("significant", c, "yellow" if c.delta < 0 else "cyan", multi))
+    if len(more) > MAX_SIGNIFICANT_LINES:
+        console.print(Text(f"  … and {len(more) - MAX_SIGNIFICANT_LINES} more class changes "
+                           "significant after Holm (--format md or html lists them all)",
+                           style="dim"))
     gates = doc.get("gates")
     if isinstance(gates, list):
         for g in gates:
@@ -195,6 +255,8 @@ def render(doc: dict[str, Any], console: Console | None = None) -> None:
                         style="bold" if r.get("mode") else "bold red")
             line.append(f" ({r.get('reason', '')})", style="dim")
             console.print(line)
+    for w in document_warnings(doc):
+        console.print(Text("⚠ warning: ", style="bold yellow") + Text(w, style="yellow"))
     v = verdict(doc, rows)
     console.print(Text(("✔ " if v.passed else "✘ ") + v.line,
                        style="bold green" if v.passed else "bold red"))
