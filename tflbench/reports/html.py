@@ -1,9 +1,12 @@
 """One self-contained HTML page: inline CSS and SVG, no scripts, no external URLs.
 
-The page holds the verdict, recommendation, summary table, and per model: size-vs-accuracy and
-latency-vs-accuracy scatters with the Pareto frontier, a per-class accuracy heatmap, confusion
-matrices (Keras, worst mode, difference), latency box plots and histograms; then flipped
-classes, failed modes, baseline changes, gates and the environment of every device.
+The page holds the verdict and the document's warnings, recommendation, summary table (95%
+intervals on a second line of the accuracy, agreement and Δ cells, significance marks), and per
+model: the rows evaluated (per device), the Keras reference, the calibration and logits notes,
+size-vs-accuracy and latency-vs-accuracy scatters with the Pareto frontier, a per-class accuracy
+heatmap marking the changes significant after Holm, confusion matrices (Keras, worst mode,
+difference), latency box plots and histograms; then flipped classes, failed modes, baseline
+changes, gates and the environment of every device.
 
 Templating is jinja2 with autoescape on; the SVG fragments come from :mod:`.svg`, which escapes
 every text it embeds, and are the only values marked safe.
@@ -18,14 +21,22 @@ from markupsafe import Markup
 from tflbench.reports import svg
 from tflbench.reports.baseline import baseline_info, change_rows
 from tflbench.reports.table import (
+    CLASS_SIGNIFICANT,
+    SIGNIFICANT,
     Row,
     build_rows,
     class_drops,
     class_names,
     columns,
     devices,
+    document_warnings,
     failed_groups,
     fmt_bytes,
+    fmt_ci,
+    fmt_class_change,
+    fmt_evaluated,
+    fmt_keras,
+    fmt_p,
     fmt_pct,
     fmt_pp,
     fmt_time,
@@ -33,8 +44,11 @@ from tflbench.reports.table import (
     format_row,
     latency_series,
     merge_warnings,
+    model_infos,
+    notes,
     ordered_modes,
     record_device,
+    significant_classes,
     verdict,
 )
 
@@ -131,11 +145,17 @@ def _heatmap(doc: dict[str, Any], model: dict[str, Any]) -> tuple[Markup, str]:
     values: list[list[float | None]] = [[_f(keras_pca, i) for i in order]]
     colours: list[list[float | None]] = [[0.0 if _f(keras_pca, i) is not None else None
                                           for i in order]]
+    marks: list[list[bool]] = [[False] * len(order)]
+    changes: list[dict[int, dict[str, Any]]] = [{}]
     for r in recs:
         pca = r["accuracy"].get("per_class_accuracy") or []
         pcd = r["accuracy"].get("per_class_delta") or []
         values.append([_f(pca, i) for i in order])
         colours.append([_f(pcd, i) for i in order])
+        by_index = {int(c["index"]): c for c in r["accuracy"].get("per_class_change") or []
+                    if isinstance(c, dict) and isinstance(c.get("index"), int)}
+        changes.append(by_index)
+        marks.append([by_index.get(i, {}).get("significant") is True for i in order])
     span = max([0.05] + [abs(v) for row in colours for v in row if v is not None])
     col_labels = [names[i] for i in order]
 
@@ -144,8 +164,14 @@ def _heatmap(doc: dict[str, Any], model: dict[str, Any]) -> tuple[Markup, str]:
         sup = f", support {support[cls]}" if cls < len(support) else ""
         if i == 0:
             return f"Keras / class {names[cls]}: {fmt_pct(values[0][j])}{sup}"
+        change = changes[i].get(cls, {})
+        ci = fmt_ci(_pair(change.get("delta_ci95")), signed=True)
+        test = ""
+        if isinstance(change.get("holm_p"), (int, float)):
+            test = (f"; {'significant' if change.get('significant') else 'not significant'} "
+                    f"after Holm, {fmt_p(float(change['holm_p']))}")
         return (f"{row_labels[i]} / class {names[cls]}: {fmt_pct(values[i][j])} "
-                f"({fmt_pp(colours[i][j])} vs Keras){sup}")
+                f"({fmt_pp(colours[i][j])}{' ' + ci if ci else ''} vs Keras{test}){sup}")
 
     def fmt(v: float | None) -> str:
         return "" if v is None else f"{100 * v:.0f}" if v >= 0.9995 else f"{100 * v:.1f}"
@@ -153,8 +179,15 @@ def _heatmap(doc: dict[str, Any], model: dict[str, Any]) -> tuple[Markup, str]:
     out = svg.heatmap(row_labels, col_labels, values, color_values=colours, vmin=-span,
                       vmax=span, diverging=True, fmt=fmt, tooltip=tip,
                       title=f"{model['name']}: per-class accuracy (%) by mode",
-                      x_title="class", cell=(40, 24))
+                      x_title="class", cell=(40, 24), marks=marks, mark=CLASS_SIGNIFICANT)
     return Markup(out), note
+
+
+def _pair(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return float(value[0]), float(value[1])
+    return None
 
 
 def _f(seq: Any, i: int) -> float | None:
@@ -294,16 +327,22 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
     recommended = {(n, r.get("mode")) for n, r in rec.items() if isinstance(r, dict)}
     table = []
     for r in rows:
-        cells = format_row(r)
+        cells = format_row(r, intervals=False)
+        second = {"agreement": fmt_ci(r.top1_ci95), "accuracy": fmt_ci(r.accuracy_ci95),
+                  "delta": fmt_ci(r.delta_ci95, signed=True) if r.accuracy_delta is not None
+                  else ""}
         table.append({
-            "cells": [{"text": cells[k], "cls": _cell_class(r, k)} for k, _ in cols],
+            "cells": [{"text": cells[k], "ci": second.get(k, ""), "cls": _cell_class(r, k)}
+                      for k, _ in cols],
             "cls": ("failed" if not r.ok else "")
                    + (" recommended" if (r.model, r.mode) in recommended else ""),
             "title": r.error or "",
         })
     models = []
+    infos = {i.name: i for i in model_infos(doc)}
     for m in doc.get("models", []):
         name = str(m["name"])
+        info = infos[name]
         ds = m.get("dataset") or {}
         heat, heat_note = _heatmap(doc, m)
         conf, conf_note = _confusions(doc, m)
@@ -315,8 +354,12 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
             "dataset": ds.get("name"),
             "classes": len(class_names(m)),
             "n_test": ds.get("n_test"),
+            "n": fmt_evaluated(info),
             "fingerprint": str(ds.get("fingerprint") or "")[:16] or None,
-            "keras_accuracy": fmt_pct((m.get("keras") or {}).get("accuracy")),
+            "keras_accuracy": fmt_keras(info),
+            "calibration": info.calibration,
+            "calibration_overlaps": info.calibration_overlaps,
+            "logits": info.logits,
             "scatters": _scatters(doc, rows, name),
             "heatmap": heat, "heatmap_note": heat_note,
             "confusions": conf, "confusion_note": conf_note,
@@ -332,6 +375,9 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
         baseline["created"] = fmt_time(baseline.get("created"))
         baseline["rows"] = change_rows(doc)
     gates = [g for g in doc.get("gates") or [] if isinstance(g, dict)]
+    top = class_drops(doc, limit=10)
+    drops = [_class_entry(c) for c in top]
+    shown = {(c.model, c.mode, c.index, c.delta) for c in top}
     return {
         "title": "tflbench report: " + ", ".join(str(m["name"]) for m in doc.get("models", [])),
         "created": fmt_time(doc.get("created")),
@@ -340,6 +386,9 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
         "multi": len(devs) > 1,
         "verdict": v,
         "warnings": merge_warnings(doc),
+        "document_warnings": document_warnings(doc),
+        "notes": notes(doc, rows),
+        "marks": {"significant": SIGNIFICANT, "class": CLASS_SIGNIFICANT},
         "recommendation": [
             {"model": n, "mode": r.get("mode"), "reason": r.get("reason"),
              "limits": r.get("limits") or {}} for n, r in rec.items() if isinstance(r, dict)],
@@ -348,13 +397,10 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
         "rows": table,
         "failed": [{"model": r.model, "mode": r.mode, "devices": ", ".join(d),
                     "stage": r.stage, "error": r.error} for r, d in failed_groups(rows)],
-        "drops": [{"model": c.model, "mode": c.mode, "device": ", ".join(c.devices),
-                   "name": c.name,
-                   "keras": fmt_pct(c.keras_accuracy), "accuracy": fmt_pct(c.accuracy),
-                   "delta": fmt_pp(c.delta),
-                   "target": (f"{c.confused_with} (+{c.confused_extra})"
-                              if c.confused_with else "—")}
-                  for c in class_drops(doc, limit=10)],
+        "drops": drops,
+        "tested": any(d["holm_p"] != "—" for d in drops),
+        "significant_classes": [_class_entry(c) for c in significant_classes(doc)
+                                if (c.model, c.mode, c.index, c.delta) not in shown],
         "models": models,
         "baseline": baseline,
         "gates": gates,
@@ -362,6 +408,15 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
         "environment": _environment(doc),
         "fmt_us": fmt_us,
     }
+
+
+def _class_entry(c: Any) -> dict[str, Any]:
+    return {"model": c.model, "mode": c.mode, "device": ", ".join(c.devices), "name": c.name,
+            "keras": fmt_pct(c.keras_accuracy), "accuracy": fmt_pct(c.accuracy),
+            "delta": fmt_class_change(c), "holm_p": fmt_p(c.holm_p),
+            "significant": c.significant, "lost": c.delta < 0,
+            "target": (f"{c.confused_with} (+{c.confused_extra})" if c.confused_with
+                       else "—")}
 
 
 def render(doc: dict[str, Any]) -> str:

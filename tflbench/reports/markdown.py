@@ -1,8 +1,10 @@
 """Markdown report: short enough for a pull-request comment.
 
-Sections: verdict line, recommendation, models x modes table, gates, failed modes, the most
-flipped classes and changes against a baseline. Every value from the document is escaped for
-GitHub-flavoured Markdown (no raw HTML, no table breakage).
+Sections: verdict line and the document's warnings, recommendation, models x modes table (95%
+intervals, significance marks) with per model the rows evaluated, the Keras reference, the
+calibration and logits notes, then gates, failed modes, the most flipped classes, the class
+changes significant after Holm and changes against a baseline. Every value from the document is
+escaped for GitHub-flavoured Markdown (no raw HTML, no table breakage).
 """
 
 from __future__ import annotations
@@ -17,12 +19,19 @@ from tflbench.reports.table import (
     class_drops,
     columns,
     devices,
+    document_warnings,
     failed_groups,
+    fmt_class_change,
+    fmt_evaluated,
+    fmt_keras,
+    fmt_p,
     fmt_pct,
-    fmt_pp,
     fmt_time,
     format_row,
     merge_warnings,
+    model_infos,
+    notes,
+    significant_classes,
     verdict,
 )
 
@@ -75,9 +84,10 @@ def render(doc: dict[str, Any]) -> str:
     lines.append(f"{icon} **{md(v.line)}** · {n_models} model(s) × {n_modes} mode(s) on "
                  f"{md(', '.join(devs))} · {md(fmt_time(doc.get('created')))}")
     lines.append("")
+    for w in document_warnings(doc):
+        lines += [f"> ⚠️ **Warning:** {md(w)}", ""]
     for w in merge_warnings(doc):
-        lines.append(f"> ⚠️ {md(w)}")
-        lines.append("")
+        lines += [f"> ⚠️ {md(w)}", ""]
 
     rec = doc.get("recommendation")
     if isinstance(rec, dict) and rec:
@@ -91,17 +101,25 @@ def render(doc: dict[str, Any]) -> str:
 
     lines += ["### Results", ""]
     cols = columns(rows)
-    numeric = {"agreement", "accuracy", "delta", "size", "ratio", "p50", "p90"}
+    numeric = {"n", "agreement", "accuracy", "delta", "size", "ratio", "p50", "p90"}
     body = []
     for r in rows:
         cells = format_row(r)
         body.append([md(cells[k]) if k != "status" or r.ok else "**FAILED**" for k, _ in cols])
     lines += _table([h for _, h in cols], body,
                     ["r" if k in numeric else "l" for k, _ in cols])
-    keras = [f"{md(m['name'])} {fmt_pct((m.get('keras') or {}).get('accuracy'))}"
-             for m in doc.get("models", [])]
-    lines += ["", f"Keras reference accuracy: {', '.join(keras) or DASH}. "
-                  f"Δ = mode − Keras. Latency per invoke, batch 1 ({_settings_line(doc)}).", ""]
+    lines.append("")
+    for mi in model_infos(doc):
+        parts = [md(fmt_keras(mi))]
+        if mi.calibration:
+            parts.append(("⚠️ " if mi.calibration_overlaps else "") + md(mi.calibration))
+        if mi.logits:
+            parts.append(md(mi.logits))
+        lines.append(f"- **{md(mi.name)}** ({md(fmt_evaluated(mi))}): " + "; ".join(parts)
+                     + ".")
+    lines += ["", "Δ = mode − Keras on the same samples. "
+              + "".join(md(n) + ". " for n in notes(doc, rows))
+              + f"Latency per invoke, batch 1 ({_settings_line(doc)}).", ""]
 
     gates = doc.get("gates")
     if isinstance(gates, list) and gates:
@@ -124,6 +142,7 @@ def render(doc: dict[str, Any]) -> str:
         lines.append("")
 
     drops = class_drops(doc, limit=5)
+    tested = any(c.holm_p is not None for c in drops)
     if drops:
         lines += ["### Most flipped classes", ""]
         body = []
@@ -131,12 +150,30 @@ def render(doc: dict[str, Any]) -> str:
             target = (f"{md(c.confused_with)} (+{c.confused_extra})" if c.confused_with
                       else DASH)
             only = len(devs) > 1 and len(c.devices) < len(devs)
-            body.append([md(c.model), md(c.mode) + (f" ({md(', '.join(c.devices))})" if only
-                                                    else ""),
-                         md(c.name), fmt_pct(c.keras_accuracy), fmt_pct(c.accuracy),
-                         md(fmt_pp(c.delta)), target])
-        lines += _table(["model", "mode", "class", "Keras", "mode acc.", "Δ", "now read as"],
-                        body, ["l", "l", "l", "r", "r", "r", "l"])
+            drop = [md(c.model), md(c.mode) + (f" ({md(', '.join(c.devices))})" if only
+                                               else ""),
+                    md(c.name), fmt_pct(c.keras_accuracy), fmt_pct(c.accuracy),
+                    md(fmt_class_change(c))]
+            if tested:
+                drop.append(md(fmt_p(c.holm_p)))
+            body.append(drop + [target])
+        header = ["model", "mode", "class", "Keras", "mode acc.", "Δ"]
+        align = ["l", "l", "l", "r", "r", "r"]
+        if tested:
+            header.append("Holm p")
+            align.append("r")
+        lines += _table(header + ["now read as"], body, align + ["l"])
+        lines.append("")
+
+    shown = {(c.model, c.mode, c.index, c.delta) for c in drops}
+    more = [c for c in significant_classes(doc) if (c.model, c.mode, c.index, c.delta) not in shown]
+    if more:
+        lines += ["### Other class changes significant after Holm", ""]
+        for c in more:
+            where = f" ({md(', '.join(c.devices))})" if len(devs) > 1 else ""
+            lines.append(f"- {md(c.model)} / {md(c.mode)}{where}: class {md(c.name)} "
+                         f"{fmt_pct(c.keras_accuracy)} → {fmt_pct(c.accuracy)}, "
+                         f"{md(fmt_class_change(c))}, Holm {md(fmt_p(c.holm_p))}")
         lines.append("")
 
     info = baseline_info(doc)

@@ -324,8 +324,11 @@ def heatmap(row_labels: Sequence[str], col_labels: Sequence[str],
             vmin: float | None = None, vmax: float | None = None, diverging: bool = False,
             fmt: Callable[[float | None], str] = lambda v: "" if v is None else f"{v:g}",
             x_title: str = "", y_title: str = "", cell: tuple[int, int] = (40, 24),
-            tooltip: Callable[[int, int], str] | None = None, cls: str = "heatmap") -> str:
-    """A labelled grid: ``values`` are printed, ``color_values`` (default: values) coloured."""
+            tooltip: Callable[[int, int], str] | None = None, cls: str = "heatmap",
+            marks: Sequence[Sequence[bool]] | None = None, mark: str = "\u2020") -> str:
+    """A labelled grid: ``values`` are printed, ``color_values`` (default: values) coloured.
+    Cells where ``marks`` is true get a dark outline and ``mark`` after their text (class
+    ``cell marked``)."""
     if not row_labels or not col_labels:
         return _empty(320, 80, title, cls, "nothing to show")
     cvals = color_values if color_values is not None else values
@@ -368,12 +371,15 @@ def heatmap(row_labels: Sequence[str], col_labels: Sequence[str],
             fill = color(c, lo, hi, diverging)
             x = ml + cw * j
             tip = tooltip(i, j) if tooltip else f"{row_labels[i]} / {col_labels[j]}: {fmt(v)}"
-            out.append(f'<g class="cell"><title>{esc(tip)}</title>'
+            marked = bool(marks and i < len(marks) and j < len(marks[i]) and marks[i][j])
+            outline = ' stroke="#1d2125" stroke-width="2"' if marked else ""
+            text = fmt(v) + (mark if marked else "")
+            out.append(f'<g class="cell{" marked" if marked else ""}"><title>{esc(tip)}</title>'
                        f'<rect x="{_n(x)}" y="{_n(y)}" width="{cw - 1}" height="{ch - 1}" '
-                       f'fill="{fill}"/>'
+                       f'fill="{fill}"{outline}/>'
                        f'<text x="{_n(x + cw / 2)}" y="{_n(y + ch / 2 + 4)}" '
                        f'text-anchor="middle" fill="{_text_fill(fill)}" font-size="10">'
-                       f"{esc(fmt(v))}</text></g>")
+                       f"{esc(text)}</text></g>")
     out.append("</svg>")
     return "".join(out)
 

@@ -35,7 +35,7 @@ INTERVAL_NOTE = ("[lo, hi]: 95% interval (Wilson for accuracy and agreement, New
 SIGNIFICANT_NOTE = f"{SIGNIFICANT} McNemar p < {ALPHA:g} (exact, paired on the same samples)"
 CLASS_NOTE = (f"{CLASS_SIGNIFICANT} the class's change is significant after Holm's correction "
               f"across classes (p < {ALPHA:g})")
-NO_INTERVALS_NOTE = ("intervals and significance tests were not recorded in these results "
+NO_INTERVALS_NOTE = ("Intervals and significance tests were not recorded in these results "
                      "(schema version 1); re-run with this tflbench to get them")
 
 
@@ -426,7 +426,7 @@ def logits_note(model: dict[str, Any]) -> str | None:
               if isinstance(r, dict)}
     if "logits" not in kinds:
         return None
-    return ("the model outputs logits: the probability metrics (mean and max abs difference, "
+    return ("outputs are logits: the probability metrics (mean and max abs difference, "
             "KL divergence, cosine, SQNR) compare softmax(logits); the raw logits' SQNR is "
             "recorded as logit_sqnr_db")
 
@@ -686,6 +686,19 @@ def fmt_n(info: ModelInfo) -> str:
         return "n = " + (f"{refs[0].n_eval:,}" if refs[0].n_eval is not None else "?")
     return "n = " + ", ".join(
         (f"{r.n_eval:,}" if r.n_eval is not None else "?") + f" on {r.device}" for r in refs)
+
+
+def fmt_evaluated(info: ModelInfo) -> str:
+    """``n = 270 evaluated`` or ``n = 270 evaluated on build-host, 98 on rpi4``."""
+    refs = info.references
+
+    def n(r: Reference) -> str:
+        return f"{r.n_eval:,}" if r.n_eval is not None else "?"
+
+    if len(refs) == 1:
+        return f"n = {n(refs[0])} evaluated"
+    return (f"n = {n(refs[0])} evaluated on {refs[0].device}, "
+            + ", ".join(f"{n(r)} on {r.device}" for r in refs[1:]))
 
 
 def fmt_keras(info: ModelInfo) -> str:
