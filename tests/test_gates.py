@@ -72,7 +72,7 @@ def test_all_failures_are_collected_into_one_error() -> None:
     with pytest.raises(GateError) as info:
         gates.enforce(gates.evaluate(doc, thresholds))
     assert info.value.lines == [
-        "digits-cnn/fp32: top-1 agreement 0.990 < 0.999 (min_top1_agreement)",
+        "digits-cnn/fp32: top-1 agreement 0.990 (n=270) < 0.999 (min_top1_agreement)",
         "digits-cnn/fp32: accuracy drop 0.020 > 0.005 (max_accuracy_drop)",
         "digits-cnn/int8: worst class '3' accuracy drop 0.200 > 0.100 "
         "(max_class_accuracy_drop)",
@@ -84,7 +84,7 @@ def test_all_failures_are_collected_into_one_error() -> None:
 def test_close_values_get_enough_digits_to_differ() -> None:
     doc = make_doc(mode_record("fp32", top1=0.9985))
     (line,) = gates.failure_lines(gates.evaluate(doc))
-    assert line == "digits-cnn/fp32: top-1 agreement 0.9985 < 0.9990 (min_top1_agreement)"
+    assert line == "digits-cnn/fp32: top-1 agreement 0.9985 (n=270) < 0.9990 (min_top1_agreement)"
 
 
 def test_failed_conversion_is_one_line_and_skips_unmeasured_checks() -> None:

@@ -38,8 +38,9 @@ def test_newer_schema_is_refused_with_upgrade_hint(tmp_path):
 
 @pytest.mark.parametrize("breakage, match", [
     (lambda d: d.update(schema="other"), "not a tflbench results file"),
-    (lambda d: d.update(models={}), "'models' must be a list"),
-    (lambda d: d["models"][0]["modes"][0].update(status="meh"), "status must be"),
+    (lambda d: d.update(models={}), r"\.models: expected a list"),
+    (lambda d: d["models"][0]["modes"][0].update(status="meh"),
+     r"models\[0\]\.modes\[0\]\.status: expected 'ok' or 'failed'"),
 ])
 def test_malformed_documents_name_the_key(breakage, match):
     doc = _doc()

@@ -17,12 +17,12 @@ This module never imports TensorFlow.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from tflbench.errors import ConfigError, GateError
-from tflbench.records import ModeRecord, ResultsDocument
+from tflbench.records import ModelRecord, ModeRecord, ResultsDocument
 
 #: The name of the check that requires a mode to convert and run.
 REQUIRE_CONVERSION = "require_conversion"
@@ -288,8 +288,12 @@ def _agreement_top1(r: ModeRecord, limits: Limits) -> tuple[float | None, str, s
     a = r.agreement
     assert a is not None
     if limits.accuracy_gate == "confident" and a.top1_ci95:
-        return a.top1_ci95[0], "top-1 agreement lower bound", f"(point {a.top1:.3f}, n={a.n})"
-    return a.top1, "top-1 agreement", f"{_ci(a.top1_ci95)} (n={a.n})".strip()
+        return a.top1_ci95[0], "top-1 agreement lower bound", f"(point {a.top1:.3f}, n={a.n:,})"
+    return a.top1, "top-1 agreement", f"{_ci(a.top1_ci95)} {_n(a.n)}".strip()
+
+
+def _n(n: int) -> str:
+    return f"(n={n:,})" if n else ""
 
 
 def _kind(r: ModeRecord) -> str:
@@ -341,7 +345,7 @@ def _class_drop(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
     detail = ""
     if change is not None and change.delta_ci95:
         detail = _ci([-change.delta_ci95[1], -change.delta_ci95[0]])
-        detail += f" (n={change.n})"
+        detail += f" {_n(change.n)}"
     return 0.0 - float(worst.delta), f"worst class {worst.name!r} accuracy drop", detail
 
 
@@ -372,7 +376,7 @@ def _size_ratio(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
 def _latency_p90(r: ModeRecord, limits: Limits) -> tuple[float | None, str, str]:
     lat = r.latency
     assert lat is not None
-    return lat.p90, "latency p90", f"(n={lat.n})"
+    return lat.p90, "latency p90", _n(lat.n)
 
 
 #: The numeric checks, in report order. The conversion check is separate (it is not a number).
@@ -394,6 +398,20 @@ CHECKS: dict[str, Check] = {
               unit="us"),
     )
 }
+
+
+def _iter_modes(doc: ResultsDocument | Mapping[str, Any]
+                ) -> Iterator[tuple[ModelRecord, ModeRecord]]:
+    """Every (model, mode) record of a document, typed; a dict needs only its ``models``."""
+    if isinstance(doc, ResultsDocument):
+        yield from doc.iter_modes()
+        return
+    from tflbench.results import _clean
+
+    for i, raw in enumerate(doc.get("models") or []):
+        model = ModelRecord.from_dict(_clean(raw), f"models[{i}]")
+        for rec in model.modes:
+            yield model, rec
 
 
 def _typed(rec: ModeRecord | Mapping[str, Any]) -> ModeRecord:
@@ -459,10 +477,9 @@ def check_record(model: str, mode_record: ModeRecord | Mapping[str, Any],
 def evaluate(doc: ResultsDocument | Mapping[str, Any],
              thresholds: Thresholds | None = None) -> list[CheckResult]:
     """Evaluate every model/mode of a results document against ``thresholds``."""
-    typed = doc if isinstance(doc, ResultsDocument) else ResultsDocument.from_dict(doc)
     thresholds = thresholds or Thresholds()
     out: list[CheckResult] = []
-    for model, rec in typed.iter_modes():
+    for model, rec in _iter_modes(doc):
         checks = check_record(model.name, rec, thresholds.limits(model.name, rec.mode))
         if rec.device is not None:  # a merged document: say which device each line is about
             checks = [replace(c, line=c.line.replace(f"{model.name}/{rec.mode}:",
@@ -520,10 +537,9 @@ def resolution_warnings(doc: ResultsDocument | Mapping[str, Any],
     measured rates (docs/metrics-and-timing.md, "Resolution")."""
     from tflbench import stats
 
-    typed = doc if isinstance(doc, ResultsDocument) else ResultsDocument.from_dict(doc)
     thresholds = thresholds or Thresholds()
     worst: dict[tuple[str, str, float], tuple[int | None, float, list[str], int]] = {}
-    for model, rec in typed.iter_modes():
+    for model, rec in _iter_modes(doc):
         limits = thresholds.limits(model.name, rec.mode)
         acc, agr = rec.accuracy, rec.agreement
         if acc is not None and acc.delta_ci95 and limits.max_accuracy_drop and \

@@ -113,8 +113,9 @@ class IoInfo(Record):
 class AgreementRecord(Record):
     """Candidate vs Keras outputs on the same rows (:func:`tflbench.metrics.agreement`)."""
 
-    n: int
     top1: float
+    #: Rows compared (0: not recorded).
+    n: int = 0
     top_k: float | None = None
     k: int | None = None
     max_abs_diff: float | None = None

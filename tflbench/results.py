@@ -90,12 +90,12 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
 def validate(doc: Any, source: str = "<results>") -> None:
     """Check the whole document against the typed records; raise :class:`ResultsError` naming
     the JSON path of the first problem (e.g. ``models[0].modes[2].agreement.top1``)."""
-    ResultsDocument.from_dict(doc, source)
+    ResultsDocument.from_dict(_clean(doc), source)
 
 
 def parse(doc: Any, source: str = "<results>") -> ResultsDocument:
     """The typed :class:`~tflbench.records.ResultsDocument` of a results dict."""
-    return ResultsDocument.from_dict(doc, source)
+    return ResultsDocument.from_dict(_clean(doc), source)
 
 
 def find_model(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
