@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def fake_document(models, modes, values, settings=None):
             recs.append({
                 "mode": mode, "status": v.get("status", "ok"), "error": v.get("error"),
                 "stage": v.get("stage"), "conversion": None, "io": None,
-                "file": {"path": None, "size_bytes": v.get("size", 20000), "sha256": "0",
+                "file": {"path": v.get("path"), "size_bytes": v.get("size", 20000), "sha256": "0",
                          "size_ratio": 1.0 if mode == "fp32" else 0.4},
                 "agreement": {"n": 100, "top1": v.get("top1", 1.0), "top_k": 1.0, "k": 5,
                               "max_abs_diff": 1e-5, "mean_abs_diff": 1e-6, "sqnr_db": 60.0,
@@ -171,9 +172,9 @@ def test_failing_threshold_prints_the_exact_line(project: pytest.Pytester) -> No
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*_ test_agreement[[]digits-cnn-int8[]] _*",
-        "digits-cnn/int8: top-1 agreement 0.941 < 0.950 (min_top1_agreement)",
+        "digits-cnn/int8: top-1 agreement 0.941 (n=100) < 0.950 (min_top1_agreement)",
         "*1 gate(s) failed:",
-        "  - digits-cnn/int8: top-1 agreement 0.941 < 0.950 (min_top1_agreement)",
+        "  - digits-cnn/int8: top-1 agreement 0.941 (n=100) < 0.950 (min_top1_agreement)",
     ])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
@@ -217,12 +218,45 @@ def test_baseline_regression_fails(project: pytest.Pytester) -> None:
     fake_values(project, {"int8": {"median": 80.0, "spread": 1.0, "seed": 1}})
     result = project.runpytest("-k", "baseline", "--tflbench-models", "digits-cnn",
                                "--tflbench-baseline", str(base))
-    result.assert_outcomes(passed=1, failed=1)
+    # test_baseline (status, accuracy, agreement) passes; test_baseline_latency fails.
+    result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines([
-        "*_ test_baseline[[]digits-cnn-int8[]] _*",
-        "digits-cnn/int8: latency p50 50.1 us -> 80.0 us (+59.8%, p=* significant) > +10% "
+        "*_ test_baseline_latency[[]digits-cnn-int8[]] _*",
+        "digits-cnn/int8: latency p50 50.1 us -> 80.0 us (+59.8%, p=* significant) > +10.0% "
         "(max_latency_increase)",
     ])
+
+
+def test_baseline_latency_has_the_latency_marker(project: pytest.Pytester) -> None:
+    base = _baseline(project, {"*": {"median": 50.0, "spread": 1.0}})
+    fake_values(project, {"int8": {"median": 80.0, "spread": 1.0, "seed": 1}})
+    result = project.runpytest("-k", "baseline", "-m", "not latency", "--tflbench-models",
+                               "digits-cnn", "--tflbench-baseline", str(base), "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_baseline[[]digits-cnn-fp32[]] PASSED*",
+                                 "*test_baseline[[]digits-cnn-int8[]] PASSED*"])
+    assert "test_baseline_latency[" not in result.stdout.str()
+
+
+def test_max_latency_increase_false_turns_the_baseline_latency_gate_off(
+        project: pytest.Pytester) -> None:
+    base = _baseline(project, {"*": {"median": 50.0, "spread": 1.0}})
+    fake_values(project, {"int8": {"median": 80.0, "spread": 1.0, "seed": 1}})
+    (project.path / "tflbench.toml").write_text(textwrap.dedent(f"""
+        modes = ["fp32", "int8"]
+        cache_dir = "{project.path / 'cache'}"
+        [baseline]
+        path = "{base}"
+        max_latency_increase = false
+    """))
+    result = project.runpytest("-k", "baseline", "--tflbench-models", "digits-cnn", "-rs")
+    result.assert_outcomes(passed=2, skipped=2)
+    result.stdout.fnmatch_lines([
+        "all gates passed", "*baseline latency is not gated (max_latency_increase = false)*"])
+    doc = json.loads((project.path / "reports" / "results.json").read_text())
+    (lat,) = [c for c in doc["baseline"]["changes"]
+              if c["metric"] == "latency_p50_us" and c["mode"] == "int8"]
+    assert lat["passed"] and lat["significant"] and "not gated" in lat["line"]
 
 
 def test_baseline_change_within_noise_passes(project: pytest.Pytester) -> None:
@@ -233,7 +267,7 @@ def test_baseline_change_within_noise_passes(project: pytest.Pytester) -> None:
                           "hostname": "laptop"})
     result = project.runpytest("-k", "baseline", "--tflbench-models", "digits-cnn",
                                "--tflbench-baseline", str(base))
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=4)
     doc = json.loads((project.path / "reports" / "results.json").read_text())
     lat = [c for c in doc["baseline"]["changes"] if c["metric"] == "latency_p50_us"]
     assert lat and all(c["after"] > c["before"] * 1.1 and not c["significant"] for c in lat)
@@ -276,7 +310,7 @@ def test_configured_baseline_and_data_are_checked_first(project: pytest.Pytester
 
 def test_without_baseline_the_baseline_tests_skip(project: pytest.Pytester) -> None:
     result = project.runpytest("-k", "baseline", "--tflbench-models", "digits-cnn", "-rs")
-    result.assert_outcomes(skipped=2)
+    result.assert_outcomes(skipped=4)
     result.stdout.fnmatch_lines(["*no baseline (give --tflbench-baseline*"])
 
 
@@ -364,3 +398,53 @@ def test_plugin_is_inert_in_sessions_that_do_not_use_it(pytester: pytest.Pyteste
     loaded = (pytester.path / "modules.txt").read_text().split()
     assert "tflbench.plugin" in loaded  # the entry point is active...
     assert set(loaded) <= {"tflbench", "tflbench.plugin"}  # ...and did nothing else
+
+
+# --------------------------------------------------------------- one latency figure per gate
+
+FIXTURE_TFLITE = (Path(__file__).resolve().parent.parent / "fixtures" / "bundles"
+                  / "digits-mini" / "digits-mini" / "fp32.tflite")
+
+
+def test_junit_latency_verdict_agrees_with_the_summary(project: pytest.Pytester,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """test_latency gates the pipeline's p90, as the summary and doc["gates"] do, while
+    pytest-benchmark times the real invoke() alongside: a recorded p90 of about 5 ms fails a
+    1 ms limit in JUnit and in the summary alike, however fast the benchmark's own rounds are."""
+    pytest.importorskip("pytest_benchmark")
+    for var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_TESTRUNUID", "PYTEST_XDIST_WORKER_COUNT"):
+        monkeypatch.delenv(var, raising=False)
+    fake_values(project, {"*": {"path": str(FIXTURE_TFLITE)},
+                          "fp32": {"median": 5000.0, "spread": 1.0},
+                          "int8": {"median": 50.0, "spread": 1.0}})
+    (project.path / "tflbench.toml").write_text(textwrap.dedent(f"""
+        modes = ["fp32", "int8"]
+        cache_dir = "{project.path / 'cache'}"
+        [latency]
+        warmup_runs = 1
+        min_runs = 5
+        [thresholds]
+        max_latency_p90_us = 1000
+    """))
+    result = project.runpytest_subprocess(
+        "-k", "test_latency", "--tflbench-models", "digits-cnn", "-p", "no:randomly",
+        "--junitxml=junit.xml", "--benchmark-json=bench.json")
+    result.assert_outcomes(passed=1, failed=1)
+
+    doc = json.loads((project.path / "reports" / "results.json").read_text())
+    gated = {g["mode"]: g for g in doc["gates"] if g["name"] == "max_latency_p90_us"}
+    cases = {c.get("name"): c for c in ET.parse(project.path / "junit.xml").iter("testcase")}
+    summary = result.stdout.str().split("= tflbench =")[1]
+    for mode, gate in gated.items():
+        case = cases[f"test_latency[digits-cnn-{mode}]"]
+        failure = case.find("failure")
+        assert (failure is None) == gate["passed"], (mode, gate)
+        assert (f"  - {gate['line']}" in summary) == (not gate["passed"])
+        if failure is not None:
+            assert gate["line"] in (failure.get("message") or "") + (failure.text or "")
+    assert not gated["fp32"]["passed"] and gated["int8"]["passed"]
+    assert "1 gate(s) failed:" in summary
+
+    bench = json.loads((project.path / "bench.json").read_text())["benchmarks"]
+    extra = {b["extra_info"]["mode"]: b["extra_info"] for b in bench}
+    assert extra["fp32"]["gated_p90_us"] == doc["models"][0]["modes"][0]["latency"]["p90"]
