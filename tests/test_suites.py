@@ -86,10 +86,12 @@ def test_tflbench_test_passes_on_a_user_model(tiny_project: Path) -> None:
     for name in ("test_conversion[tiny-int8]", "test_agreement[tiny-fp32]",
                  "test_output_error[tiny-int8]", "test_accuracy_drop[tiny-int8]",
                  "test_class_accuracy_drop[tiny-int8]", "test_size[tiny-int8]",
-                 "test_latency[tiny-int8]", "test_baseline[tiny-fp32]"):
+                 "test_latency[tiny-int8]", "test_baseline[tiny-fp32]",
+                 "test_baseline_latency[tiny-fp32]"):
         assert name in cases, sorted(cases)
         assert cases[name].find("failure") is None
     assert cases["test_baseline[tiny-int8]"].find("skipped") is not None
+    assert cases["test_baseline_latency[tiny-int8]"].find("skipped") is not None
     assert "all gates passed" in proc.stdout
     out = tiny_project / "out"
     assert (out / "results.json").exists() and (out / "report.html").exists()
@@ -122,6 +124,13 @@ def test_tflbench_test_baseline_against_itself_passes(tiny_project: Path) -> Non
     failed = [line for line in proc.stdout.splitlines() if line.startswith("  - ")]
     assert all("latency p50" in line for line in failed), failed
     assert (proc.returncode == 0) == (not failed)
+    # Deselecting the latency tests keeps every other baseline check, which must pass.
+    proc = run_tflbench_test(tiny_project, "-k", "baseline", "-m", "not latency",
+                             "--tflbench-baseline", str(base), "--tflbench-report-dir", "again",
+                             "--junitxml=baseline.xml")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    names = {c.get("name") for c in ET.parse(tiny_project / "baseline.xml").iter("testcase")}
+    assert names == {"test_baseline[tiny-fp32]", "test_baseline[tiny-int8]"}
 
 
 @pytest.mark.slow
