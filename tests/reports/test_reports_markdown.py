@@ -8,8 +8,9 @@ from sample_results import (
     EVIL,
     check_golden,
     evil_document,
-    make_device_document,
     make_document,
+    make_v2_device_document,
+    make_v2_document,
 )
 
 from tflbench.baseline import compare
@@ -25,11 +26,18 @@ def sample_with_recommendation() -> dict:
 
 
 def test_markdown_golden() -> None:
-    check_golden("report.md", markdown.render(sample_with_recommendation()))
+    doc = make_v2_document()
+    doc["recommendation"] = recommend(doc, max_accuracy_drop=0.04, max_p90_us=60)
+    check_golden("report.md", markdown.render(doc))
+
+
+def test_schema_1_markdown_golden() -> None:
+    check_golden("report-v1.md", markdown.render(sample_with_recommendation()))
 
 
 def test_merged_markdown_golden() -> None:
-    doc = merge([make_document(), make_device_document()], sources=["host.json", "rpi4.json"])
+    doc = merge([make_v2_document(), make_v2_device_document()],
+                sources=["host.json", "rpi4.json"])
     check_golden("report-merged.md", markdown.render(doc))
 
 

@@ -97,3 +97,10 @@ def test_scatter_points_stay_inside_the_axes() -> None:
     mt, bottom = 30, 320 - 42
     assert all(mt <= cy <= bottom for _, cy in markers)
     assert svg.nice_ticks(0.9297, 0.952)[-1] >= 0.952
+
+
+def test_heatmap_marks_outline_cells_and_append_the_mark() -> None:
+    out = svg.heatmap(["Keras", "int8"], ["a", "b"], [[1.0, 0.9], [0.5, 0.9]],
+                      title="h", marks=[[False, False], [True, False]], mark="†")
+    assert out.count('class="cell marked"') == 1
+    assert 'stroke-width="2"' in out and "0.5†" in out

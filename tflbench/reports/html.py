@@ -362,6 +362,7 @@ def context(doc: dict[str, Any]) -> dict[str, Any]:
             "logits": info.logits,
             "scatters": _scatters(doc, rows, name),
             "heatmap": heat, "heatmap_note": heat_note,
+            "heatmap_marked": 'class="cell marked"' in heat,
             "confusions": conf, "confusion_note": conf_note,
             "boxes": boxes, "histograms": hists,
             "files": [{"mode": r["mode"], "device": record_device(doc, r),
