@@ -283,3 +283,11 @@ def test_failure_lines_can_be_filtered_by_metric() -> None:
     (only,) = baseline.failure_lines(b, metrics=[baseline.LATENCY_METRIC])
     (rest,) = baseline.failure_lines(b, exclude=[baseline.LATENCY_METRIC])
     assert "latency p50" in only and "accuracy" in rest
+
+
+def test_a_merged_results_file_works_as_a_baseline(tmp_path: Path) -> None:
+    path = results.save(two_device_doc(seed=10), tmp_path / "merged.json")
+    doc = two_device_doc(seed=20)
+    out = baseline.apply(doc, path)
+    assert out["passed"] and {c["device"] for c in out["changes"]} == {"ci-1", "pi"}
+    results.validate(doc)
