@@ -3,7 +3,8 @@
 Two models x six modes on the 10-class digits data: the float modes match Keras, the int8 modes
 lose a little accuracy (mostly class "8", now read as "1"), and ``int16x8`` of the MobileNet
 failed to convert. Every measured mode carries latency samples; ``int8`` of the CNN also has a
-thread sweep. Run ``python tests/reports/sample_results.py`` to rewrite ``fixtures/results/``.
+thread sweep. Run ``python tests/reports/sample_results.py`` to rewrite ``fixtures/results/``
+(``--schema-2 DIR`` writes the schema-2 pair into ``DIR`` instead).
 
 ``make_document()`` writes schema version 1 (no intervals), as older tflbench releases did;
 :func:`make_v2_document` and :func:`make_v2_device_document` carry what schema version 2 adds
@@ -301,11 +302,17 @@ def check_golden(name: str, text: str) -> None:
                               "re-run with TFLBENCH_UPDATE_GOLDEN=1 and review the diff")
 
 
-def write_fixtures(directory: Path = FIXTURES) -> list[Path]:
+def write_fixtures(directory: Path = FIXTURES, *, schema_2: bool = False) -> list[Path]:
+    """Write the host and device documents into ``directory``: the schema-1 fixtures, or with
+    ``schema_2`` the schema-2 pair (``sample-v2-host.json``, ``sample-v2-rpi4.json``) the sample
+    report in ``reports/sample/`` is rendered from."""
     directory.mkdir(parents=True, exist_ok=True)
     out = []
-    for fname, doc in (("sample-host.json", make_document()),
-                       ("sample-rpi4.json", make_device_document())):
+    pairs = ((("sample-v2-host.json", make_v2_document()),
+              ("sample-v2-rpi4.json", make_v2_device_document())) if schema_2 else
+             (("sample-host.json", make_document()),
+              ("sample-rpi4.json", make_device_document())))
+    for fname, doc in pairs:
         p = directory / fname
         p.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         out.append(p)
@@ -313,5 +320,8 @@ def write_fixtures(directory: Path = FIXTURES) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in write_fixtures(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES):
+    args = sys.argv[1:]
+    v2 = "--schema-2" in args
+    args = [a for a in args if a != "--schema-2"]
+    for path in write_fixtures(Path(args[0]) if args else FIXTURES, schema_2=v2):
         print(path)
