@@ -70,6 +70,11 @@ class EvalOptions:
     e2e: bool = False
     memory: bool = False
     sweep: tuple[tuple[int, bool], ...] = ()
+    #: Run the runtime work (load, evaluate, time) in a child process: a native crash or an
+    #: out-of-memory kill of this mode becomes its recorded failure (tflbench.isolate).
+    isolate: bool = False
+    #: Seconds the runtime work of one mode may take (implies ``isolate``); None: no limit.
+    timeout: float | None = None
 
 
 def one_line(exc: BaseException) -> str:
@@ -191,12 +196,34 @@ def evaluate_tflite(path: str | Path, ref: Reference, opts: EvalOptions, *, mode
     label = name or f"{p.name}"
     say = say or (lambda _m: None)
     rec = record or ModeRecord(mode=mode)
-    stage = "load"
     try:
         digest, size = _file_digest(p)
-        rec = rec.replace(file=FileInfo(path=rec.file.path if rec.file else str(p),
-                                        size_bytes=size, sha256=digest,
-                                        size_ratio=rec.file.size_ratio if rec.file else None))
+    except TflbenchError as exc:
+        return rec.failed("load", one_line(exc))
+    rec = rec.replace(file=FileInfo(path=rec.file.path if rec.file else str(p),
+                                    size_bytes=size, sha256=digest,
+                                    size_ratio=rec.file.size_ratio if rec.file else None))
+    if not (opts.isolate or opts.timeout is not None):
+        return _evaluate_here(p, ref, opts, label, say, rec)
+    from tflbench.isolate import ChildFailure, run_in_child
+
+    say("evaluating (isolated)")
+    try:
+        return run_in_child(_evaluate_here, p, ref, opts, label, None, rec,
+                            timeout=opts.timeout, label=f"{label}: the runtime work")
+    except ChildFailure as exc:
+        failed = rec.failed("timeout" if exc.timed_out else "evaluate", one_line(exc))
+        if exc.signal_name:
+            failed = failed.replace(extra={**failed.extra, "signal": exc.signal_name})
+        return failed
+
+
+def _evaluate_here(p: Path, ref: Reference, opts: EvalOptions, label: str, say: Say | None,
+                   rec: ModeRecord) -> ModeRecord:
+    """The steps of :func:`evaluate_tflite` in this process."""
+    say = say or (lambda _m: None)
+    stage = "load"
+    try:
         x0 = np.asarray(ref.x[0:1], dtype=np.float32)
         runner, first_us, memory = _load(p, x0, opts.num_threads, opts.xnnpack, opts, label)
         rec = rec.replace(io=IoInfo.from_dict(runner.io_record(), "io"),

@@ -88,6 +88,20 @@ def _measure_mode(bm: BundleModel, md: BundleMode, keras_cls: metrics.Classifica
     return evaluate_tflite(md.path, ref, opts, mode=md.mode, name=label, record=rec)
 
 
+def mark_emulated(rec: ModeRecord) -> ModeRecord:
+    """``rec`` with every latency figure (main, end to end, sweep) marked ``emulated: true``:
+    measured under an emulator (``environment.emulated``), never shown as a latency figure or
+    gated."""
+    changes: dict[str, Any] = {}
+    for name in ("latency", "latency_e2e"):
+        lat = getattr(rec, name)
+        if lat is not None:
+            changes[name] = lat.replace(emulated=True)
+    if rec.latency_sweep:
+        changes["latency_sweep"] = [{**entry, "emulated": True} for entry in rec.latency_sweep]
+    return rec.replace(**changes) if changes else rec
+
+
 def _warm_up_runtime(bundle: Bundle, backend: str | None) -> None:
     """Load (and drop) one bundled model so the runtime's one-time costs (shared libraries,
     kernel registration) are not charged to the first mode's init time and RSS."""
@@ -120,6 +134,8 @@ def measure_bundle(
     modes: Iterable[str] | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    isolate: bool = True,
+    mode_timeout: float | None = None,
 ) -> dict[str, Any]:
     """Measure every mode of a bundle here; returns a results document.
 
@@ -127,7 +143,9 @@ def measure_bundle(
     host run's setting, else 1). The ``latency_sweep`` covers ``threads_sweep`` (default 1, 2, 4
     and all usable cores, capped at the usable cores) with XNNPACK as ``xnnpack``, or both on and
     off with ``xnnpack_sweep=True``; ``sweep=False`` skips it. ``strict=True`` refuses a bundle
-    with any missing or altered file instead of running the intact modes.
+    with any missing or altered file instead of running the intact modes. ``isolate`` (the
+    default: bundles come from elsewhere) runs each mode in a child process, so a native crash
+    or an out-of-memory kill fails that mode only; ``mode_timeout`` bounds each mode's time.
     """
     from tflbench.runtime import backend_info
 
@@ -165,6 +183,8 @@ def measure_bundle(
             "threads_sweep": thread_list,
             "xnnpack_sweep": xnnpack_sweep,
             "e2e": e2e,
+            "isolate": isolate or mode_timeout is not None,
+            "mode_timeout": mode_timeout,
             "bundle": {
                 "path": str(bundle.source),
                 "created": manifest.get("created"),
@@ -177,7 +197,8 @@ def measure_bundle(
         _warm_up_runtime(bundle, backend)
         opts = EvalOptions(top_k=top_k, batch_size=EVAL_BATCH, num_threads=num_threads,
                            xnnpack=xnnpack, backend=backend, latency=settings, e2e=e2e,
-                           memory=True, sweep=tuple(combos))
+                           memory=True, sweep=tuple(combos), isolate=isolate,
+                           timeout=mode_timeout)
 
         for bm in bundle.models:
             entry = bm.entry
@@ -201,6 +222,8 @@ def measure_bundle(
                     continue
                 say(f"measuring {bm.name} / {md.mode}")
                 rec = _measure_mode(bm, md, keras_cls, opts)
+                if env.get("emulated"):
+                    rec = mark_emulated(rec)
                 model_rec["modes"].append(rec.to_dict())
             doc["models"].append(model_rec)
         results.validate(doc, source="device results")

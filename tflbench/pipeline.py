@@ -58,6 +58,12 @@ class RunSettings:
     batch_size: int = 64
     use_cache: bool = True
     seed: int = 0
+    #: Reuse the mode records a previous, interrupted run of the same job finished.
+    resume: bool = False
+    #: Run each mode's runtime work in a child process (tflbench.isolate).
+    isolate: bool = False
+    #: Seconds one mode's runtime work may take (implies isolation); None: no limit.
+    mode_timeout: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +76,8 @@ class RunSettings:
             "max_eval_samples": self.max_eval_samples,
             "batch_size": self.batch_size,
             "seed": self.seed,
+            "isolate": self.isolate or self.mode_timeout is not None,
+            "mode_timeout": self.mode_timeout,
         }
 
     def replace(self, **changes: Any) -> RunSettings:
@@ -373,6 +381,7 @@ class _SubjectRun:
                  progress: Progress) -> None:
         self.subject, self.settings, self.cache, self.progress = subject, settings, cache, progress
         self._model: Any = None
+        self.reused: list[str] = []
 
     def keras_model(self) -> Any:
         if self._model is None:
@@ -426,6 +435,7 @@ class _SubjectRun:
         rows = "all" if self.eval_index is None else array_digest(self.eval_index)
         rkey = content_key("reference", self.model_sha256, self.dataset.fingerprint(),
                            len(self.eval), rows, tf_versions())
+        self.rkey = rkey
         ref = self.cache.get_array("reference", rkey)
         if ref is None:
             self.progress(self.subject.name, None, "computing Keras reference outputs")
@@ -466,11 +476,39 @@ class _SubjectRun:
     def eval_options(self) -> EvalOptions:
         st = self.settings
         return EvalOptions(top_k=st.top_k, batch_size=st.batch_size, num_threads=st.num_threads,
-                           xnnpack=st.xnnpack, latency=st.latency)
+                           xnnpack=st.xnnpack, latency=st.latency, isolate=st.isolate,
+                           timeout=st.mode_timeout)
+
+    def _record_key(self, mode: Mode) -> str:
+        """Key of a finished mode record: the model, the mode, the evaluated rows and the
+        evaluation settings (``--resume`` reuses it after an interruption)."""
+        o = self.eval_options()
+        return content_key("mode-record", self.model_sha256, dataclasses.asdict(mode),
+                           self.rkey, o.top_k, o.batch_size, o.num_threads, o.xnnpack,
+                           o.latency.to_dict(), array_digest(self.rep), tf_versions(),
+                           __version__)
 
     def run_mode(self, mode: Mode) -> ModeRecord:
         """Convert (or reuse the cached conversion), then :func:`evaluate_tflite`: the same
-        function, in the same order of steps, as ``tflbench measure`` on a device."""
+        function, in the same order of steps, as ``tflbench measure`` on a device. Every
+        finished record is kept in the cache; with ``resume`` a finished one is reused."""
+        key = self._record_key(mode)
+        if self.settings.resume:
+            cached = self.cache.get_json("mode-records", key)
+            if cached is not None:
+                try:
+                    rec = ModeRecord.from_dict(cached, "cached mode record")
+                except TflbenchError:
+                    rec = None
+                if rec is not None:
+                    self.progress(self.subject.name, mode.name, "reused")
+                    self.reused.append(mode.name)
+                    return rec
+        rec = self._run_mode(mode)
+        self.cache.put_json("mode-records", key, rec.to_dict())
+        return rec
+
+    def _run_mode(self, mode: Mode) -> ModeRecord:
         try:
             path, conversion = self.tflite_path(mode)
         except TflbenchError as exc:
@@ -514,14 +552,24 @@ def subject_record(subject: Subject, settings: RunSettings, cache: Cache | None 
     dataset["n_eval"] = len(sr.eval)
     dataset["calibration"] = sr.calibration.to_dict()
     modes: list[ModeRecord] = []
-    for mode in settings.modes:
-        rec = sr.run_mode(mode)
-        modes.append(rec)
-        progress(subject.name, mode.name, "failed" if not rec.ok else "done")
-    return ModelRecord(name=subject.name, source=subject.source, model_sha256=sr.model_sha256,
-                       dataset=DatasetInfo.from_dict(dataset, "dataset"),
-                       keras=quality.keras_record(sr.eval.y, sr.reference),
-                       modes=with_size_ratios(modes))
+
+    def record() -> ModelRecord:
+        extra = {"reused_modes": list(sr.reused)} if sr.reused else {}
+        return ModelRecord(name=subject.name, source=subject.source,
+                           model_sha256=sr.model_sha256,
+                           dataset=DatasetInfo.from_dict(dataset, "dataset"),
+                           keras=quality.keras_record(sr.eval.y, sr.reference),
+                           modes=with_size_ratios(modes), extra=extra)
+
+    try:
+        for mode in settings.modes:
+            rec = sr.run_mode(mode)
+            modes.append(rec)
+            progress(subject.name, mode.name, "failed" if not rec.ok else "done")
+    except KeyboardInterrupt as exc:  # keep the finished modes for the partial results file
+        exc.partial_record = record()  # type: ignore[attr-defined]
+        raise
+    return record()
 
 
 def evaluation_arrays(subject: Subject, settings: RunSettings, cache: Cache | None = None
@@ -551,6 +599,17 @@ def run(subjects: Sequence[Subject], settings: RunSettings,
     env = fingerprint(runtime=backend_info(), num_threads=settings.num_threads,
                       xnnpack=settings.xnnpack)
     doc = new_document(env, settings.to_dict(), settings.device)
-    for subject in subjects:
-        doc["models"].append(run_subject(subject, settings, cache, progress))
+    try:
+        for subject in subjects:
+            doc["models"].append(run_subject(subject, settings, cache, progress))
+    except KeyboardInterrupt as exc:
+        # A signal (a cancelled CI job, Ctrl-C): the document holds every finished mode and
+        # says it is partial; the command writes it and exits 128 + the signal.
+        from tflbench.interrupt import signal_of
+
+        partial = getattr(exc, "partial_record", None)
+        if partial is not None:
+            doc["models"].append(partial.to_dict())
+        doc["interrupted"] = True
+        doc["settings"]["interrupted_by"] = signal_of(exc)
     return doc

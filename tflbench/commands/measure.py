@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lat.add_argument("--max-seconds", type=float, default=None, metavar="S")
     lat.add_argument("--no-e2e", action="store_true",
                      help="skip the end-to-end (set input + invoke + get output) latency")
+    f = parser.add_argument_group("faults")
+    f.add_argument("--no-isolate", action="store_true",
+                   help="measure in this process (default: each mode in a child process, so a "
+                        "native crash or an out-of-memory kill fails that mode only)")
+    f.add_argument("--mode-timeout", type=float, default=None, metavar="S",
+                   help="seconds one mode may take before it is stopped and recorded failed")
     o = parser.add_argument_group("checks")
     o.add_argument("--strict", action="store_true",
                    help="refuse a bundle with any missing or altered file, and exit 1 when a "
@@ -258,7 +264,8 @@ def main(args: argparse.Namespace) -> int:
             bundle, num_threads=args.num_threads, xnnpack=not args.no_xnnpack,
             threads_sweep=sweep, sweep=sweep != [], xnnpack_sweep=args.xnnpack_sweep,
             latency=settings, e2e=not args.no_e2e, device=args.device, backend=args.backend,
-            modes=modes, progress=progress,
+            modes=modes, progress=progress, isolate=not args.no_isolate,
+            mode_timeout=args.mode_timeout,
         )
         host = {(m["name"], md["mode"]): md.get("host") or {}
                 for m in bundle.manifest["models"] for md in m["modes"]}

@@ -64,6 +64,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--cache-dir", type=Path, default=None, help="default .tflbench-cache")
     r.add_argument("--no-cache", action="store_true", help="ignore cached models/conversions")
     r.add_argument("--device", default=None, help="device label in results (default hostname)")
+    f = parser.add_argument_group("faults")
+    f.add_argument("--resume", action="store_true",
+                   help="reuse the modes a previous (interrupted) run of the same job finished")
+    f.add_argument("--isolate", action="store_true",
+                   help="run each mode's runtime work in a child process: a native crash or an "
+                        "out-of-memory kill fails that mode only")
+    f.add_argument("--mode-timeout", type=float, default=None, metavar="S",
+                   help="seconds one mode's runtime work may take (implies --isolate)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +116,14 @@ def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
         changes["use_cache"] = False
     if args.device:
         changes["device"] = args.device
+    for key in ("resume", "isolate"):
+        if getattr(args, key, False):
+            changes[key] = True
+    if getattr(args, "mode_timeout", None) is not None:
+        if args.mode_timeout <= 0:
+            raise ConfigError(f"--mode-timeout must be a positive number of seconds. Received: "
+                              f"{args.mode_timeout!r}.")
+        changes["mode_timeout"] = args.mode_timeout
     if getattr(args, "report_dir", None) is not None:
         changes["report_dir"] = args.report_dir
     settings = settings.replace(**changes)
@@ -209,9 +225,15 @@ def main(args: argparse.Namespace) -> int:
         from tflbench.results import load
 
         load(baseline_path)  # a missing or malformed baseline is an error before any work
+    from tflbench.interrupt import signals_as_interrupt
+
     t0 = time.perf_counter()
-    doc = run_with_progress(settings, subjects, quiet=args.quiet)
+    with signals_as_interrupt():
+        doc = run_with_progress(settings, subjects, quiet=args.quiet)
     doc["settings"]["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    if doc.get("interrupted"):
+        return _write_partial(doc, Path(settings.report_dir))
+    _say_reused(doc)
     broken = [f"{m['name']}: {m['error']}" for m in doc["models"] if m.get("error")]
     if broken and len(broken) == len(doc["models"]):
         raise TflbenchError("\n".join(broken))  # nothing was measured: just the error
@@ -231,6 +253,30 @@ def main(args: argparse.Namespace) -> int:
     if args.strict:
         verdict.enforce()
     return 0
+
+
+def _write_partial(doc: dict[str, Any], report_dir: Path) -> int:
+    """Write the results of an interrupted run (every finished mode, ``interrupted: true``),
+    say where and how to go on, and return 128 + the signal number."""
+    import signal
+
+    from tflbench.results import save
+
+    signum = int(doc["settings"].get("interrupted_by") or signal.SIGINT)
+    path = save(doc, report_dir / "results.json")
+    finished = sum(1 for m in doc["models"] for r in m["modes"])
+    print(f"tflbench: interrupted by {signal.Signals(signum).name}: partial results with "
+          f"{finished} finished mode(s) in {path}. Run the same command with --resume to "
+          "reuse them.", file=sys.stderr)
+    return 128 + signum
+
+
+def _say_reused(doc: dict[str, Any]) -> None:
+    for m in doc["models"]:
+        reused = m.get("reused_modes")
+        if reused:
+            print(f"{m['name']}: reused {len(reused)} finished mode(s) from the cache: "
+                  f"{', '.join(reused)}", file=sys.stderr)
 
 
 def apply_gates(doc: dict[str, Any], project: Any, baseline_path: Path | None = None,

@@ -1,0 +1,61 @@
+"""A cancelled job (SIGTERM) keeps its finished modes in a valid partial results file, and the
+same command with --resume reuses them and completes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tflbench.results import validate
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+def _command(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "tflbench", "run", "--model", str(model), "--data",
+            f"npz:{data}", "--modes", "fp32,dynamic,fp16,int8", "--quiet",
+            "--report-dir", str(out / "reports"), "--cache-dir", str(out / "cache"), *extra]
+
+
+def test_sigterm_writes_partial_results_and_resume_completes(
+        tiny_model_file: Path, digits_npz: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(_command(tiny_model_file, digits_npz, tmp_path), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    records = tmp_path / "cache" / "mode-records"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if records.is_dir() and any(records.glob("*.json")):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before a mode finished"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "interrupted by SIGTERM" in err and "--resume" in err
+
+    doc = json.loads((tmp_path / "reports" / "results.json").read_text())
+    validate(doc)
+    assert doc["interrupted"] is True
+    finished = [r["mode"] for r in doc["models"][0]["modes"]]
+    assert finished and finished == ["fp32", "dynamic", "fp16", "int8"][: len(finished)]
+    assert len(finished) < 4
+
+    again = subprocess.run(_command(tiny_model_file, digits_npz, tmp_path, "--resume"),
+                           env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"reused {len(finished)} finished mode(s)" in again.stderr
+    done = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert "interrupted" not in done
+    assert [r["mode"] for r in done["models"][0]["modes"]] == ["fp32", "dynamic", "fp16", "int8"]
+    before = {r["mode"]: r for r in doc["models"][0]["modes"]}
+    for rec in done["models"][0]["modes"]:
+        if rec["mode"] in before:
+            assert rec["agreement"] == before[rec["mode"]]["agreement"]
