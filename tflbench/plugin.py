@@ -12,7 +12,9 @@ Fixtures (all session-scoped):
 ``tflbench_project``  the :class:`tflbench.config.ProjectConfig` with command-line overrides
 ``tflbench_settings`` the :class:`tflbench.pipeline.RunSettings` of the run
 ``tflbench_results``  the run's results document (``docs/results-schema.md``) with ``gates``
-                      and, when a baseline is configured, ``baseline``
+                      and, when a baseline is configured, ``baseline``: both stored by
+                      :func:`tflbench.verdict.apply_verdict`, as ``tflbench run`` stores them,
+                      and read by the suite's tests and the terminal summary alike
 ``tflbench_subject``  one :class:`tflbench.pipeline.Subject` per model (parametrized)
 ``keras_reference``   a :class:`KerasReference` per model (parametrized)
 ``tflite_model``      a :class:`TfliteModel` per model x mode (parametrized, ids like

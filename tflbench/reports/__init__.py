@@ -5,7 +5,8 @@
   :mod:`~tflbench.reports.html` render them, :mod:`~tflbench.reports.svg` draws the plots,
 * :mod:`~tflbench.reports.recommend` picks the mode to ship under limits,
 * :mod:`~tflbench.reports.merge` joins documents from several devices,
-  :mod:`~tflbench.reports.baseline` compares a document with a baseline.
+  :mod:`~tflbench.reports.baseline` describes the baseline comparison stored in a document
+  (the comparison itself is :mod:`tflbench.baseline`).
 
 No module here imports TensorFlow.
 """
