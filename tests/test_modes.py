@@ -1,16 +1,39 @@
 import pytest
 
 from tflbench.errors import ConfigError
-from tflbench.modes import ALIASES, MODES, get_mode, resolve_modes
+from tflbench.modes import (
+    ALIASES,
+    COUNTERPARTS,
+    MODES,
+    Mode,
+    get_mode,
+    modes_by_tool,
+    resolve_modes,
+)
+
+CONVERTER = ["fp32", "dynamic", "fp16", "int8", "int8-float-io", "int16x8"]
+QUANTIZER = ["lq-weight-int8", "lq-weight-int4", "lq-dynamic-int8", "lq-dynamic-int4",
+             "lq-static-int8", "lq-static-int16x8"]
 
 
-def test_registry_has_the_six_modes():
-    assert list(MODES) == ["fp32", "dynamic", "fp16", "int8", "int8-float-io", "int16x8"]
+def test_registry_has_the_converter_and_quantizer_modes():
+    assert list(MODES) == CONVERTER + QUANTIZER
+    assert [m.name for m in modes_by_tool("converter")] == CONVERTER
+    assert [m.name for m in modes_by_tool("quantizer")] == QUANTIZER
+    assert all(MODES[m].recipe for m in QUANTIZER)
+    assert set(COUNTERPARTS) == set(QUANTIZER) and set(COUNTERPARTS.values()) <= set(CONVERTER)
 
 
 def test_full_integer_modes_need_representative_data():
     needs = {m.name for m in MODES.values() if m.needs_representative_data}
-    assert needs == {"int8", "int8-float-io", "int16x8"}
+    assert needs == {"int8", "int8-float-io", "int16x8", "lq-static-int8", "lq-static-int16x8"}
+
+
+def test_a_mode_record_is_consistent_about_its_tool():
+    with pytest.raises(ConfigError, match=r"Received: tool='quantizer', recipe=None"):
+        Mode(name="x", description="", tool="quantizer")
+    with pytest.raises(ConfigError, match=r"Received: tool='optimizer'"):
+        Mode(name="x", description="", tool="optimizer")
 
 
 @pytest.mark.parametrize("alias",

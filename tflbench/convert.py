@@ -88,7 +88,26 @@ def _first_line(exc: BaseException) -> str:
 def convert(
     model: Any, mode: Mode, representative: np.ndarray | None = None, *, name: str = "model"
 ) -> ConversionOutcome:
-    """Convert ``model`` under ``mode``. Raises :class:`ConversionError` on failure."""
+    """Convert ``model`` under ``mode``. Raises :class:`ConversionError` on failure.
+
+    A LiteRT Quantizer mode converts to ``fp32`` and quantizes that file
+    (:mod:`tflbench.quantizer`; the pipeline reuses its cached ``fp32`` file instead). A
+    converter mode with layers kept in float goes through the converter's quantization
+    debugger with those layers' tensors denylisted (:func:`convert_keeping_float`).
+    """
+    if mode.tool == "quantizer":
+        from tflbench.layers import keras_layer_names
+        from tflbench.modes import MODES
+        from tflbench.quantizer import quantize_tflite
+
+        fp32 = convert(model, MODES["fp32"], None, name=name)
+        q = quantize_tflite(fp32.tflite, mode, representative, name=name,
+                            layer_names=lambda: keras_layer_names(model))
+        return ConversionOutcome(mode=mode.name, tflite=q.tflite, path=q.path,
+                                 seconds=fp32.seconds + q.seconds,
+                                 warnings=fp32.warnings + q.warnings)
+    if mode.float_layers:
+        return convert_keeping_float(model, mode, representative, name=name)
     import tensorflow as tf
 
     t0 = time.perf_counter()
@@ -126,3 +145,135 @@ def convert(
     found = list(dict.fromkeys(py_warnings + [_GLOG_PREFIX_RE.sub("", ln)[:300] for ln in logged]))
     return ConversionOutcome(mode=mode.name, tflite=bytes(data), path=path, seconds=seconds,
                              warnings=tuple(found))
+
+
+# ------------------------------------------------------------- layers kept in float (converter)
+
+
+class DebugSession:
+    """The converter's ``QuantizationDebugger`` on one model and mode: calibrated once, then
+    per-layer error statistics (:meth:`layer_statistics`) and quantized files with any set of
+    tensors denylisted (:meth:`quantized`), as the tuner needs."""
+
+    def __init__(self, model: Any, mode: Mode, representative: np.ndarray | None, *,
+                 name: str = "model", debug_samples: np.ndarray | None = None) -> None:
+        import tensorflow as tf
+
+        if mode.tool != "converter" or not mode.needs_representative_data:
+            raise ConversionError(f"The converter's quantization debugger needs a full-integer "
+                                  f"converter mode. Received: mode '{mode.name}'.")
+        if mode.name == "int16x8" or mode.base == "int16x8":
+            raise ConversionError("The converter's quantization debugger supports int8 "
+                                  "activations only. Received: mode 'int16x8'; diagnose "
+                                  "lq-static-int16x8 instead.")
+        self.mode, self.name = mode, name
+        dbg_x = representative if debug_samples is None else debug_samples
+        conv = tf.lite.TFLiteConverter.from_keras_model(model)
+        _configure(conv, _float_io(mode), representative)
+
+        def dataset() -> Iterator[list[np.ndarray]]:
+            for i in range(len(dbg_x) if dbg_x is not None else 0):
+                yield [np.asarray(dbg_x[i:i + 1], np.float32)]
+
+        options = tf.lite.experimental.QuantizationDebugOptions(
+            layer_direct_compare_metrics={"rmse/scale": _rmse_over_scale, "sqnr_db": _sqnr_db})
+        try:
+            with captured_fds(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._dbg = tf.lite.experimental.QuantizationDebugger(
+                    converter=conv, debug_dataset=dataset, debug_options=options)
+        except ConversionError:
+            raise
+        except Exception as exc:
+            raise ConversionError(f"{name}: the quantization debugger failed for mode "
+                                  f"'{mode.name}': {_first_line(exc)}.") from None
+        self.calibrated_model = bytes(self._dbg.calibrated_model)
+
+    def layer_statistics(self) -> dict[str, dict[str, float]]:
+        """Per-op statistics keyed by the op's output tensor name (``NumericVerify`` names
+        mapped back to the float tensor names of :attr:`calibrated_model`)."""
+        with captured_fds(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._dbg.run()
+        from tflbench.layers import ops_of
+
+        known = {op.output for op in ops_of(self.calibrated_model)}
+        out: dict[str, dict[str, float]] = {}
+        for key, stats in (self._dbg.layer_statistics or {}).items():
+            tensor = verify_tensor_name(key, known)
+            if tensor is not None:
+                out[tensor] = {k: float(v) for k, v in stats.items()}
+        return out
+
+    def quantized(self, denylisted: list[str]) -> bytes:
+        """The quantized file with ``denylisted`` tensors' ops kept in float (this mode's I/O
+        types)."""
+        import tensorflow as tf
+        from tensorflow.lite.python import util as tfl_util
+
+        opts = tf.lite.experimental.QuantizationDebugOptions(
+            denylisted_nodes=list(denylisted) or None)
+        with captured_fds(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._dbg.options = opts
+            data = bytes(self._dbg.get_nondebug_quantized_model())
+            if self.mode.inference_input_type or self.mode.inference_output_type:
+                data = bytes(tfl_util.modify_model_io_type(
+                    data, tf.dtypes.as_dtype(self.mode.inference_input_type or "float32"),
+                    tf.dtypes.as_dtype(self.mode.inference_output_type or "float32")))
+        return data
+
+
+def _float_io(mode: Mode) -> Mode:
+    import dataclasses
+
+    return dataclasses.replace(mode, inference_input_type=None, inference_output_type=None)
+
+
+def verify_tensor_name(key: str, known: set[str]) -> str | None:
+    """``NumericVerify/<tensor><n>:<index>`` -> ``<tensor>`` when it is one of ``known``."""
+    name = re.sub(r":\d+$", "", key.removeprefix("NumericVerify/"))
+    for cand in (name, re.sub(r"\d$", "", name)):
+        if cand in known:
+            return cand
+    return None
+
+
+def _dequantized(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray | None:
+    if q.dtype not in (np.int8, np.int16, np.uint8) or not (np.isfinite(scale) and scale > 0):
+        return None
+    return (q.astype(np.float32) - zero_point) * scale
+
+
+def _rmse_over_scale(f: np.ndarray, q: np.ndarray, scale: float, zero_point: int) -> float:
+    d = _dequantized(q, scale, zero_point)
+    if d is None:
+        return float("nan")
+    return float(np.sqrt(np.mean((f.astype(np.float32) - d) ** 2)) / scale)
+
+
+def _sqnr_db(f: np.ndarray, q: np.ndarray, scale: float, zero_point: int) -> float:
+    d = _dequantized(q, scale, zero_point)
+    if d is None:
+        return float("nan")
+    f = f.astype(np.float32)
+    noise = float(np.mean((f - d) ** 2))
+    signal = float(np.mean(f ** 2))
+    if noise == 0.0:
+        return float("inf") if signal > 0 else float("nan")
+    return 10.0 * float(np.log10(max(signal, 1e-30) / noise))
+
+
+def convert_keeping_float(model: Any, mode: Mode, representative: np.ndarray | None, *,
+                          name: str = "model") -> ConversionOutcome:
+    """A full-integer converter mode with ``mode.float_layers`` kept in float."""
+    from tflbench.layers import keras_layer_names, layer_tensor_names
+
+    t0 = time.perf_counter()
+    session = DebugSession(model, mode, representative, name=name,
+                           debug_samples=None if representative is None else representative[:1])
+    tensors = layer_tensor_names(session.calibrated_model, keras_layer_names(model),
+                                 mode.float_layers)
+    data = session.quantized(tensors)
+    return ConversionOutcome(mode=mode.name, tflite=data, path="quantization_debugger",
+                             seconds=time.perf_counter() - t0)

@@ -37,6 +37,31 @@ class Mode:
     weights: str = "float32"
     #: Expected dtype of activations.
     activations: str = "float32"
+    #: What produces the file: ``"converter"`` (``tf.lite.TFLiteConverter``, the legacy path) or
+    #: ``"quantizer"`` (LiteRT Quantizer applied to the mode ``fp32`` file).
+    tool: str = "converter"
+    #: The LiteRT Quantizer recipe (a function name in ``litert_quantizer.recipe``); quantizer
+    #: modes only.
+    recipe: str | None = None
+    #: Keras layers kept in float (a tuned mode): a converter denylist or quantizer
+    #: ``no_quantize`` entries for those layers' tensors.
+    float_layers: tuple[str, ...] = ()
+    #: The mode a tuned mode was derived from (``None`` for registry modes).
+    base: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.tool not in TOOLS:
+            raise ConfigError(f"Mode {self.name!r}: tool must be one of {', '.join(TOOLS)}. "
+                              f"Received: tool={self.tool!r}.")
+        if (self.tool == "quantizer") != (self.recipe is not None):
+            raise ConfigError(f"Mode {self.name!r}: a quantizer mode names a recipe and a "
+                              f"converter mode does not. Received: tool={self.tool!r}, "
+                              f"recipe={self.recipe!r}.")
+
+
+#: The tools that produce a mode's file, in the order ``tflbench modes`` groups them.
+TOOLS = ("converter", "quantizer")
+TOOL_TITLES = {"converter": "TFLiteConverter (legacy path)", "quantizer": "LiteRT Quantizer"}
 
 
 MODES: dict[str, Mode] = {
@@ -88,7 +113,52 @@ MODES: dict[str, Mode] = {
             weights="int8",
             activations="int16",
         ),
+        # LiteRT Quantizer modes: a recipe applied to the fp32 file (tflbench.quantizer).
+        Mode(
+            name="lq-weight-int8",
+            description="LiteRT Quantizer: int8 weights dequantized to float, float compute.",
+            tool="quantizer", recipe="weight_only_wi8_afp32", weights="int8",
+        ),
+        Mode(
+            name="lq-weight-int4",
+            description="LiteRT Quantizer: int4 weights dequantized to float, float compute.",
+            tool="quantizer", recipe="weight_only_wi4_afp32", weights="int4",
+        ),
+        Mode(
+            name="lq-dynamic-int8",
+            description="LiteRT Quantizer: int8 weights, activations quantized at run time.",
+            tool="quantizer", recipe="dynamic_wi8_afp32", weights="int8",
+        ),
+        Mode(
+            name="lq-dynamic-int4",
+            description="LiteRT Quantizer: int4 weights, activations quantized at run time.",
+            tool="quantizer", recipe="dynamic_wi4_afp32", weights="int4",
+        ),
+        Mode(
+            name="lq-static-int8",
+            description="LiteRT Quantizer: int8 weights and calibrated int8 activations.",
+            tool="quantizer", recipe="static_wi8_ai8", needs_representative_data=True,
+            inference_input_type="int8", inference_output_type="int8",
+            weights="int8", activations="int8",
+        ),
+        Mode(
+            name="lq-static-int16x8",
+            description="LiteRT Quantizer: int8 weights and calibrated int16 activations.",
+            tool="quantizer", recipe="static_wi8_ai16", needs_representative_data=True,
+            inference_input_type="int16", inference_output_type="int16",
+            weights="int8", activations="int16",
+        ),
     )
+}
+
+#: The converter mode each quantizer mode is compared with side by side in reports.
+COUNTERPARTS: dict[str, str] = {
+    "lq-weight-int8": "dynamic",
+    "lq-weight-int4": "dynamic",
+    "lq-dynamic-int8": "dynamic",
+    "lq-dynamic-int4": "dynamic",
+    "lq-static-int8": "int8",
+    "lq-static-int16x8": "int16x8",
 }
 
 #: Legacy names accepted on input. TensorFlow treats OPTIMIZE_FOR_SIZE and OPTIMIZE_FOR_LATENCY
@@ -110,16 +180,41 @@ ALIAS_NOTE = (
 )
 
 
+#: Modes read from recipe files (``tflbench tune`` writes them), by name.
+RECIPE_MODES: dict[str, Mode] = {}
+
+
+def modes_by_tool(tool: str) -> list[Mode]:
+    """The registry's modes produced by ``tool`` (``"converter"`` or ``"quantizer"``)."""
+    return [m for m in MODES.values() if m.tool == tool]
+
+
+def is_recipe_path(name: str) -> bool:
+    return name.endswith((".json", ".toml")) or "/" in name or name.startswith("recipe:")
+
+
 def get_mode(name: str) -> Mode:
-    """Return the registered mode for ``name`` or an alias of it."""
+    """Return the registered mode for ``name`` or an alias of it.
+
+    A path to a recipe file (``quant/int8-tuned.json``, or ``recipe:PATH``) loads the tuned mode
+    it describes (:func:`tflbench.quant_recipe.load_recipe`) and registers it under its name, so a
+    project config can list it among its modes.
+    """
+    if is_recipe_path(name):
+        from tflbench.quant_recipe import load_recipe
+
+        mode = load_recipe(name.removeprefix("recipe:"))
+        RECIPE_MODES[mode.name] = mode
+        return mode
     key = ALIASES.get(name, ALIASES.get(name.upper(), name))
-    try:
-        return MODES[key]
-    except KeyError:
+    found = MODES.get(key) or RECIPE_MODES.get(key)
+    if found is None:
         raise ConfigError(
             f"Unknown optimization mode. Received: {name!r}. "
-            f"Expected one of: {', '.join(MODES)} (aliases: {', '.join(ALIASES)})."
+            f"Expected one of: {', '.join(MODES)} (aliases: {', '.join(ALIASES)}), or the path "
+            "of a recipe file written by 'tflbench tune'."
         ) from None
+    return found
 
 
 def resolve_modes(names: Iterable[str] | str | None) -> list[Mode]:
