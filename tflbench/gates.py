@@ -92,6 +92,13 @@ DEFAULT_LIMITS: dict[str, dict[str, Any]] = {
                 "max_class_accuracy_drop": 0.08, "max_mean_abs_diff": 0.01, "min_sqnr_db": 20.0,
                 "max_size_ratio": 0.75},
 }
+# quantization: each LiteRT Quantizer mode gates like its converter counterpart (modes.COUNTERPARTS)
+DEFAULT_LIMITS.update({
+    "lq-weight-int8": DEFAULT_LIMITS["dynamic"], "lq-dynamic-int8": DEFAULT_LIMITS["dynamic"],
+    "lq-weight-int4": {**DEFAULT_LIMITS["*"], "max_size_ratio": 0.75},
+    "lq-dynamic-int4": {**DEFAULT_LIMITS["*"], "max_size_ratio": 0.75},
+    "lq-static-int8": DEFAULT_LIMITS["int8"], "lq-static-int16x8": DEFAULT_LIMITS["int16x8"],
+})
 
 
 def validate_threshold(name: str, value: Any) -> Any:
@@ -173,7 +180,9 @@ class Thresholds:
     def limits(self, model: str, mode: str) -> Limits:
         merged: dict[str, Any] = {}
         if self.use_defaults:
-            merged.update(DEFAULT_LIMITS.get(mode, DEFAULT_LIMITS["*"]))
+            # quantization: a tuned mode (<base>-tuned) gates like its base by default
+            merged.update(DEFAULT_LIMITS.get(mode, DEFAULT_LIMITS.get(
+                mode.removesuffix("-tuned"), DEFAULT_LIMITS["*"])))
         for layer in (self.all_modes, self.per_mode.get(mode, {}), self.per_model.get(model, {}),
                       self.per_model_mode.get((model, mode), {})):
             for k, v in layer.items():
