@@ -370,6 +370,15 @@ def _unexpected(exc: BaseException, stage: str) -> str:
             "looks right, report this with the results file.")
 
 
+def _tool_version(mode: Mode) -> tuple[str | None, ...]:
+    """The LiteRT Quantizer's version in a quantizer mode's cache key (quantization)."""
+    if mode.tool != "quantizer":
+        return ()
+    from tflbench.quantizer import quantizer_version
+
+    return (quantizer_version(),)
+
+
 def _failed_record(mode: str, stage: str, error: str) -> ModeRecord:
     return ModeRecord(mode=mode, status="failed", stage=stage, error=error)
 
@@ -455,7 +464,7 @@ class _SubjectRun:
     def tflite_path(self, mode: Mode) -> tuple[Path, dict[str, Any]]:
         ckey = content_key("tflite", self.model_sha256, dataclasses.asdict(mode),
                            array_digest(self.rep) if mode.needs_representative_data else None,
-                           tf_versions(), __version__)
+                           tf_versions(), __version__, *_tool_version(mode))
         path = self.cache.get("tflite", ckey, ".tflite")
         meta = self.cache.get_json("tflite", ckey)
         if path is not None and meta is not None:
@@ -463,7 +472,16 @@ class _SubjectRun:
         from tflbench.convert import convert
 
         self.progress(self.subject.name, mode.name, "converting")
-        outcome = convert(self.keras_model(), mode, self.rep, name=self.subject.name)
+        if mode.tool == "quantizer":  # LiteRT Quantizer modes: tflbench.quantizer (quantization)
+            from tflbench.layers import keras_layer_names
+            from tflbench.quantizer import quantize_tflite
+
+            fp32, _ = self.tflite_path(MODES["fp32"])
+            outcome: Any = quantize_tflite(
+                fp32.read_bytes(), mode, self.rep, name=self.subject.name,
+                layer_names=lambda: keras_layer_names(self.keras_model()))
+        else:
+            outcome = convert(self.keras_model(), mode, self.rep, name=self.subject.name)
         path = self.cache.put_bytes("tflite", ckey, ".tflite", outcome.tflite)
         rec = outcome.record()
         self.cache.put_json("tflite", ckey, rec)
