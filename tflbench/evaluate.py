@@ -75,6 +75,9 @@ class EvalOptions:
     isolate: bool = False
     #: Seconds the runtime work of one mode may take (implies ``isolate``); None: no limit.
     timeout: float | None = None
+    #: Processes the rows are sharded over for step 3 (tflbench.scale.predict_sharded);
+    #: the outputs are identical to one interpreter's.
+    eval_workers: int = 1
 
 
 def one_line(exc: BaseException) -> str:
@@ -231,7 +234,15 @@ def _evaluate_here(p: Path, ref: Reference, opts: EvalOptions, label: str, say: 
 
         stage = "evaluate"
         say("evaluating")
-        outputs = runner.predict(ref.x, batch_size=opts.batch_size)
+        outputs = None
+        if opts.eval_workers > 1:
+            from tflbench.scale import predict_sharded
+
+            outputs = predict_sharded(str(p), ref.x, workers=opts.eval_workers,
+                                      num_threads=opts.num_threads, xnnpack=opts.xnnpack,
+                                      backend=opts.backend, batch=opts.batch_size, name=label)
+        if outputs is None:
+            outputs = runner.predict(ref.x, batch_size=opts.batch_size)
         metrics.check_finite(outputs, label)
         rec = rec.replace(
             agreement=quality.agreement_record(ref.outputs, outputs, k=opts.top_k),

@@ -64,6 +64,11 @@ class RunSettings:
     isolate: bool = False
     #: Seconds one mode's runtime work may take (implies isolation); None: no limit.
     mode_timeout: float | None = None
+    #: Worker processes for conversions and evaluation shards (None: every usable core,
+    #: capped by memory; 1: everything in this process). Latency is always timed alone.
+    jobs: int | None = None
+    #: ``(I, N)``: run only the I-th of N deterministic parts of the (model, mode) jobs.
+    shard: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +83,8 @@ class RunSettings:
             "seed": self.seed,
             "isolate": self.isolate or self.mode_timeout is not None,
             "mode_timeout": self.mode_timeout,
+            **({"shard": {"index": self.shard[0], "count": self.shard[1]}}
+               if self.shard else {}),
         }
 
     def replace(self, **changes: Any) -> RunSettings:
@@ -391,6 +398,10 @@ class _SubjectRun:
         self.subject, self.settings, self.cache, self.progress = subject, settings, cache, progress
         self._model: Any = None
         self.reused: list[str] = []
+        #: Conversions made by worker processes in this run, and their failures.
+        self.converted_here: dict[str, dict[str, Any]] = {}
+        self.eval_workers = 1
+        self.conversion_errors: dict[str, BaseException] = {}
 
     def keras_model(self) -> Any:
         if self._model is None:
@@ -461,11 +472,34 @@ class _SubjectRun:
         return ref
 
     # -- per mode --------------------------------------------------------------------------
-    def tflite_path(self, mode: Mode) -> tuple[Path, dict[str, Any]]:
-        ckey = content_key("tflite", self.model_sha256, dataclasses.asdict(mode),
+    def conversion_key(self, mode: Mode) -> str:
+        return content_key("tflite", self.model_sha256, dataclasses.asdict(mode),
                            array_digest(self.rep) if mode.needs_representative_data else None,
                            tf_versions(), __version__, *_tool_version(mode))
+
+    def model_file(self) -> tuple[Path, bool] | None:
+        """The Keras model as a file a worker process can load (``(path, safe_mode)``), or
+        ``None`` when there is none yet (a recipe not trained in this cache)."""
+        s = self.subject
+        if s.source.startswith("recipe:"):
+            path = self.cache.path("models", s.model_key(self.dataset), ".keras")
+            return (path, True) if path.exists() else None
+        return Path(s.source), s.safe_mode
+
+    def store_conversion(self, mode: Mode, tflite: bytes, record: dict[str, Any]) -> None:
+        """A conversion made elsewhere (a worker process) into the cache."""
+        ckey = self.conversion_key(mode)
+        self.cache.put_bytes("tflite", ckey, ".tflite", tflite)
+        self.cache.put_json("tflite", ckey, record)
+        self.converted_here[mode.name] = record
+
+    def tflite_path(self, mode: Mode) -> tuple[Path, dict[str, Any]]:
+        if mode.name in self.conversion_errors:
+            raise self.conversion_errors[mode.name]
+        ckey = self.conversion_key(mode)
         path = self.cache.get("tflite", ckey, ".tflite")
+        if path is not None and mode.name in self.converted_here:
+            return path, self.converted_here[mode.name]
         meta = self.cache.get_json("tflite", ckey)
         if path is not None and meta is not None:
             return path, {**meta, "cached": True}
@@ -495,7 +529,7 @@ class _SubjectRun:
         st = self.settings
         return EvalOptions(top_k=st.top_k, batch_size=st.batch_size, num_threads=st.num_threads,
                            xnnpack=st.xnnpack, latency=st.latency, isolate=st.isolate,
-                           timeout=st.mode_timeout)
+                           timeout=st.mode_timeout, eval_workers=self.eval_workers)
 
     def _record_key(self, mode: Mode) -> str:
         """Key of a finished mode record: the model, the mode, the evaluated rows and the
@@ -556,16 +590,29 @@ def subject_record(subject: Subject, settings: RunSettings, cache: Cache | None 
     progress = progress or _no_progress
     cache = cache or Cache(settings.cache_dir, enabled=settings.use_cache)
     sr = _SubjectRun(subject, settings, cache, progress)
+    return _prepare(sr) or _finish(sr)
+
+
+def _prepare(sr: _SubjectRun) -> ModelRecord | None:
+    """Load the data, the model and the Keras reference; on failure, the model record that
+    says so (every mode failed at that stage), else ``None``."""
     try:
         sr.prepare()
     except Exception as exc:  # user errors and unexpected ones alike: the other subjects go on
         stage = getattr(sr, "stage", "data")
         if not isinstance(exc, TflbenchError):
             exc = TflbenchError(_unexpected(exc, stage))
-        progress(subject.name, None, f"error: {exc}")
-        return ModelRecord(name=subject.name, source=subject.source, error=str(exc),
+        sr.progress(sr.subject.name, None, f"error: {exc}")
+        return ModelRecord(name=sr.subject.name, source=sr.subject.source, error=str(exc),
                            stage=stage, modes=[_failed_record(m.name, stage, str(exc))
-                                               for m in settings.modes])
+                                               for m in sr.settings.modes])
+    return None
+
+
+def _finish(sr: _SubjectRun) -> ModelRecord:
+    """Every mode of a prepared subject, one after the other (each mode's latency is timed
+    when nothing else runs)."""
+    subject, progress = sr.subject, sr.progress
     dataset = sr.dataset.describe()
     dataset["n_eval"] = len(sr.eval)
     dataset["calibration"] = sr.calibration.to_dict()
@@ -580,7 +627,7 @@ def subject_record(subject: Subject, settings: RunSettings, cache: Cache | None 
                            modes=with_size_ratios(modes), extra=extra)
 
     try:
-        for mode in settings.modes:
+        for mode in sr.settings.modes:
             rec = sr.run_mode(mode)
             modes.append(rec)
             progress(subject.name, mode.name, "failed" if not rec.ok else "done")
@@ -588,6 +635,38 @@ def subject_record(subject: Subject, settings: RunSettings, cache: Cache | None 
         exc.partial_record = record()  # type: ignore[attr-defined]
         raise
     return record()
+
+
+def _convert_ahead(runs: list[_SubjectRun], workers: int, progress: Progress) -> None:
+    """Convert every (subject, mode) pair not yet in the cache on ``workers`` processes."""
+    from tflbench.scale import convert_parallel
+
+    jobs, owners = [], []
+    for sr in runs:
+        source = sr.model_file()
+        if source is None:
+            continue
+        for mode in sr.settings.modes:
+            if getattr(mode, "tool", "converter") != "converter" or \
+                    sr.cache.get("tflite", sr.conversion_key(mode), ".tflite") is not None:
+                continue  # quantizer modes start from the fp32 file: made in process
+            jobs.append((str(source[0]), source[1], mode, sr.rep, sr.subject.name))
+            owners.append((sr, mode))
+    if len(jobs) < 2:
+        return  # nothing to gain from a pool
+
+    def done(i: int, result: Any) -> None:
+        sr, mode = owners[i]
+        if isinstance(result, BaseException):
+            sr.conversion_errors[mode.name] = result
+            progress(sr.subject.name, mode.name, "conversion failed")
+        else:
+            sr.store_conversion(mode, *result)
+            progress(sr.subject.name, mode.name, "converted")
+
+    for sr, mode in owners:
+        progress(sr.subject.name, mode.name, f"converting ({workers} workers)")
+    convert_parallel(jobs, workers, done)
 
 
 def evaluation_arrays(subject: Subject, settings: RunSettings, cache: Cache | None = None
@@ -609,17 +688,45 @@ def with_size_ratios(modes: list[ModeRecord]) -> list[ModeRecord]:
 
 def run(subjects: Sequence[Subject], settings: RunSettings,
         progress: Progress | None = None) -> dict[str, Any]:
-    """Run every subject under every mode; returns a complete results document."""
+    """Run every subject under every mode (or the ``settings.shard`` part of those jobs);
+    returns a complete results document.
+
+    With more than one worker (``settings.jobs``), the conversions of all subjects run first in
+    a pool of processes, then each mode is evaluated over shards of its rows on the same
+    number of processes, then timed alone: no other work of the run shares the cores while
+    ``invoke()`` is timed (``settings.scheduling`` in the results)."""
     from tflbench.environment import fingerprint
     from tflbench.runtime import backend_info
+    from tflbench.scale import JobPlan, plan_jobs, shard_jobs
 
+    progress = progress or _no_progress
     cache = Cache(settings.cache_dir, enabled=settings.use_cache)
     env = fingerprint(runtime=backend_info(), num_threads=settings.num_threads,
                       xnnpack=settings.xnnpack)
+    plan = JobPlan(1, "--jobs 1") if settings.jobs == 1 else plan_jobs(settings.jobs)
     doc = new_document(env, settings.to_dict(), settings.device)
+    doc["settings"]["scheduling"] = {
+        **plan.to_dict(),
+        "conversions": "process pool" if plan.workers > 1 else "in process",
+        "evaluation": "row shards on worker processes" if plan.workers > 1 else "in process",
+        "latency": "each mode alone, after its parallel work, in this process",
+    }
+    selected = set(shard_jobs([(s.name, m.name) for s in subjects for m in settings.modes],
+                              settings.shard))
     try:
+        runs: list[tuple[_SubjectRun, ModelRecord | None]] = []
         for subject in subjects:
-            doc["models"].append(run_subject(subject, settings, cache, progress))
+            modes = tuple(m for m in settings.modes if (subject.name, m.name) in selected)
+            if not modes:
+                continue
+            sr = _SubjectRun(subject, settings.replace(modes=modes), cache, progress)
+            sr.eval_workers = plan.workers
+            runs.append((sr, _prepare(sr)))
+        if plan.workers > 1:
+            _convert_ahead([sr for sr, failed in runs if failed is None], plan.workers,
+                           progress)
+        for sr, failed in runs:
+            doc["models"].append((failed or _finish(sr)).to_dict())
     except KeyboardInterrupt as exc:
         # A signal (a cancelled CI job, Ctrl-C): the document holds every finished mode and
         # says it is partial; the command writes it and exits 128 + the signal.

@@ -130,7 +130,17 @@ def main(args: argparse.Namespace) -> int:
     from tflbench.reports.recommend import recommend
 
     paths = [str(p) for p in args.results]
-    doc = merge([load_source(p) for p in paths], sources=paths)
+    docs = [load_source(p) for p in paths]
+    from tflbench.scale import is_shard, merge_shards
+
+    if len(docs) > 1 and all(is_shard(d) for d in docs):
+        doc = merge_shards(docs)  # the shards of one run: one document, as if unsharded
+        from tflbench import gates
+        from tflbench.config import discover_project
+
+        gates.apply(doc, discover_project()[0].thresholds)  # the verdict of the whole run
+    else:
+        doc = merge(docs, sources=paths)
     for warning in (doc.get("merged") or {}).get("warnings") or []:
         print(f"tflbench: warning: {warning}", file=sys.stderr)
     fmt = _format(args)

@@ -64,6 +64,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--cache-dir", type=Path, default=None, help="default .tflbench-cache")
     r.add_argument("--no-cache", action="store_true", help="ignore cached models/conversions")
     r.add_argument("--device", default=None, help="device label in results (default hostname)")
+    sc = parser.add_argument_group("scale")
+    sc.add_argument("--jobs", type=int, default=None, metavar="N",
+                    help="worker processes for conversions and evaluation shards (default: "
+                         "every usable core, capped by memory; 1: all in this process). "
+                         "Latency is always timed with nothing else running")
+    sc.add_argument("--shard", default=None, metavar="I/N",
+                    help="run the I-th of N deterministic parts of the (model, mode) jobs, for "
+                         "a CI matrix; merge with 'tflbench report --format json -o "
+                         "merged.json shard-*.json'")
     f = parser.add_argument_group("faults")
     f.add_argument("--resume", action="store_true",
                    help="reuse the modes a previous (interrupted) run of the same job finished")
@@ -84,6 +93,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="compare against a previous results file (e.g. the last release)")
     o.add_argument("--strict", action="store_true",
                    help="exit 1 when a gate fails (a mode failed, a threshold or the baseline)")
+    o.add_argument("--targets", nargs="+", action="extend", default=None, metavar="TARGET",
+                   help="runtime releases every mode must load on, e.g. 'ai-edge-litert>=2.3' "
+                        "'tflite-runtime==2.14' (require_compatible; replaces the config's "
+                        "targets)")
     o.add_argument("--demo", action="store_true",
                    help="with --strict and no project config: gate the built-in demo models "
                         "(refused in CI without it)")
@@ -116,6 +129,15 @@ def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
         changes["use_cache"] = False
     if args.device:
         changes["device"] = args.device
+    if getattr(args, "jobs", None) is not None:
+        from tflbench.scale import plan_jobs
+
+        plan_jobs(args.jobs)  # validates
+        changes["jobs"] = args.jobs or None
+    if getattr(args, "shard", None):
+        from tflbench.scale import parse_shard
+
+        changes["shard"] = parse_shard(args.shard)
     for key in ("resume", "isolate"):
         if getattr(args, key, False):
             changes[key] = True
@@ -214,6 +236,8 @@ def main(args: argparse.Namespace) -> int:
     from tflbench.verdict import NOT_COMPARED
 
     settings, subjects = settings_and_subjects(args)
+    if getattr(args, "targets", None):  # checked before any work
+        args._project = args._project.with_overrides(targets=args.targets)
     if args.strict and args._project.source is None and not (args.model or args.recipe):
         from tflbench.config import demo_notice
         from tflbench.reports.terminal import make_console
@@ -288,4 +312,5 @@ def apply_gates(doc: dict[str, Any], project: Any, baseline_path: Path | None = 
     from tflbench.verdict import apply_verdict
 
     return apply_verdict(doc, project.thresholds, baseline_path or project.baseline.path,
-                         baseline.Policy.from_config(project.baseline), strict=strict)
+                         baseline.Policy.from_config(project.baseline), strict=strict,
+                         targets=getattr(project, "targets", None) or ())

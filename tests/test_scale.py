@@ -1,0 +1,107 @@
+"""Every core, a CI matrix: parallel and sharded runs give the one-core run's figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tflbench import scale
+from tflbench.cli import main as cli_main
+from tflbench.errors import ConfigError, ResultsError
+
+
+def test_shards_partition_the_jobs_deterministically() -> None:
+    jobs = [(m, mode) for m in ("a", "b", "c") for mode in ("fp32", "dynamic", "int8", "fp16")]
+    for count in (1, 2, 3, 5, 12, 20):
+        parts = [scale.shard_jobs(jobs, (i, count)) for i in range(1, count + 1)]
+        assert sorted(j for p in parts for j in p) == sorted(jobs)
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+        assert parts == [scale.shard_jobs(jobs, (i, count)) for i in range(1, count + 1)]
+
+
+@pytest.mark.parametrize("spec", ["0/2", "3/2", "1/0", "a/b", "1", "1/2/3"])
+def test_bad_shard_specs_are_named(spec: str) -> None:
+    with pytest.raises(ConfigError, match="--shard"):
+        scale.parse_shard(spec)
+
+
+def test_job_plan_is_capped_by_memory() -> None:
+    plan = scale.plan_jobs(None, cores=8, memory=3 * scale.WORKER_MEMORY_BYTES)
+    assert plan.workers == 3 and "fit in" in plan.reason
+    assert scale.plan_jobs(2, cores=8, memory=None).workers == 2
+    assert scale.plan_jobs(None, cores=4, memory=None).workers == 4
+    with pytest.raises(ConfigError):
+        scale.plan_jobs(-1)
+
+
+def test_shard_bounds_cut_at_batches_and_cover_every_row() -> None:
+    for n, shards, batch in ((1000, 2, 64), (5000, 3, 64), (130, 4, 64), (64, 2, 64)):
+        bounds = scale.shard_bounds(n, shards, batch)
+        assert bounds[0][0] == 0 and bounds[-1][1] == n
+        assert all(a % batch == 0 for a, _ in bounds)
+        assert all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:]))
+
+
+def test_sharded_predictions_are_identical(tflite_by_mode, digits, tmp_path: Path) -> None:
+    from tflbench.runtime import Runner
+
+    x = np.concatenate([digits.train.x, digits.val.x, digits.test.x])  # 1,797 rows
+    for mode in ("fp32", "int8"):
+        path = tmp_path / f"{mode}.tflite"
+        path.write_bytes(tflite_by_mode[mode])
+        one = Runner(path).predict(x, batch_size=64)
+        shards = scale.predict_sharded(str(path), x, workers=2, num_threads=1, xnnpack=True,
+                                       backend=None, batch=64, name=mode)
+        assert shards is not None
+        np.testing.assert_array_equal(shards, one)
+    assert scale.predict_sharded(str(path), x[:100], workers=2, num_threads=1, xnnpack=True,
+                                 backend=None, batch=64, name="small") is None
+
+
+def test_merge_shards_refuses_an_incomplete_set() -> None:
+    doc = {"settings": {"shard": {"index": 1, "count": 2}}, "models": []}
+    with pytest.raises(ResultsError, match="do not make one run"):
+        scale.merge_shards([doc])
+
+
+def _run(model: Path, data: Path, out: Path, cache: Path, *extra: str) -> dict:
+    rc = cli_main(["run", "--model", str(model), "--data", f"npz:{data}", "--modes",
+                   "fp32,dynamic,int8", "--quiet", "--report-dir", str(out),
+                   "--cache-dir", str(cache), *extra])
+    assert rc == 0
+    return json.loads((out / "results.json").read_text())
+
+
+def _figures(doc: dict) -> dict:
+    return {(m["name"], r["mode"]): (r["agreement"], r["accuracy"]["accuracy"],
+                                     r["accuracy"]["delta_ci95"], r["file"]["sha256"])
+            for m in doc["models"] for r in m["modes"]}
+
+
+def test_two_shards_merged_equal_the_unsharded_run(tiny_model_file: Path, digits_npz: Path,
+                                                   tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    whole = _run(tiny_model_file, digits_npz, tmp_path / "whole", cache, "--jobs", "1")
+    assert whole["settings"]["scheduling"]["workers"] == 1
+    parallel = _run(tiny_model_file, digits_npz, tmp_path / "par", tmp_path / "cache2",
+                    "--jobs", "2")
+    assert parallel["settings"]["scheduling"]["workers"] == 2
+    assert _figures(parallel) == _figures(whole)
+    s1 = _run(tiny_model_file, digits_npz, tmp_path / "s1", cache, "--shard", "1/2")
+    s2 = _run(tiny_model_file, digits_npz, tmp_path / "s2", cache, "--shard", "2/2")
+    assert [r["mode"] for r in s1["models"][0]["modes"]] == ["fp32", "int8"]
+    assert [r["mode"] for r in s2["models"][0]["modes"]] == ["dynamic"]
+    merged_path = tmp_path / "merged.json"
+    assert cli_main(["report", "--format", "json", "-o", str(merged_path),
+                     str(tmp_path / "s1" / "results.json"),
+                     str(tmp_path / "s2" / "results.json")]) == 0
+    merged = json.loads(merged_path.read_text())
+    assert [r["mode"] for r in merged["models"][0]["modes"]] == ["fp32", "dynamic", "int8"]
+    assert _figures(merged) == _figures(whole)
+    verdict = {(g["mode"], g["name"]): g["passed"] for g in merged["gates"]
+               if g["name"] != "max_latency_p90_us"}
+    assert verdict == {(g["mode"], g["name"]): g["passed"] for g in whole["gates"]
+                       if g["name"] != "max_latency_p90_us"}
