@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The suite runs under xdist already: runs use one process unless a test asks for more
+# (tests/test_scale.py checks the parallel paths give the same figures).
+os.environ.setdefault("TFLBENCH_JOBS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 

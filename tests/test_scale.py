@@ -42,7 +42,7 @@ def test_shard_bounds_cut_at_batches_and_cover_every_row() -> None:
         bounds = scale.shard_bounds(n, shards, batch)
         assert bounds[0][0] == 0 and bounds[-1][1] == n
         assert all(a % batch == 0 for a, _ in bounds)
-        assert all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:]))
+        assert all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:], strict=False))
 
 
 def test_sharded_predictions_are_identical(tflite_by_mode, digits, tmp_path: Path) -> None:

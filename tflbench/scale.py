@@ -57,13 +57,19 @@ def _available_memory() -> int | None:
 
 def plan_jobs(requested: int | None, cores: int | None = None,
               memory: int | None = None) -> JobPlan:
-    """``requested`` workers (``None``/0: one per usable core), capped by the available
-    memory at :data:`WORKER_MEMORY_BYTES` each."""
+    """``requested`` workers (``None``: ``TFLBENCH_JOBS`` if set; ``None``/0: one per usable
+    core), capped by the available memory at :data:`WORKER_MEMORY_BYTES` each."""
     from tflbench.environment import usable_cores
 
     if requested is not None and (isinstance(requested, bool) or requested < 0):
         raise ConfigError(f"--jobs must be a whole number >= 0 (0: every core). Received: "
                           f"{requested!r}.")
+    if requested is None and os.environ.get("TFLBENCH_JOBS", "").strip():
+        try:
+            requested = int(os.environ["TFLBENCH_JOBS"])
+        except ValueError:
+            raise ConfigError(f"TFLBENCH_JOBS must be a whole number. Received: "
+                              f"{os.environ['TFLBENCH_JOBS']!r}.") from None
     cores = cores or usable_cores()
     want = requested or cores
     mem = memory if memory is not None else _available_memory()
