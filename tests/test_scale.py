@@ -28,13 +28,16 @@ def test_bad_shard_specs_are_named(spec: str) -> None:
         scale.parse_shard(spec)
 
 
-def test_job_plan_is_capped_by_memory() -> None:
+def test_job_plan_is_capped_by_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TFLBENCH_JOBS", raising=False)
     plan = scale.plan_jobs(None, cores=8, memory=3 * scale.WORKER_MEMORY_BYTES)
     assert plan.workers == 3 and "fit in" in plan.reason
     assert scale.plan_jobs(2, cores=8, memory=None).workers == 2
     assert scale.plan_jobs(None, cores=4, memory=None).workers == 4
     with pytest.raises(ConfigError):
         scale.plan_jobs(-1)
+    monkeypatch.setenv("TFLBENCH_JOBS", "3")
+    assert scale.plan_jobs(None, cores=8, memory=None).workers == 3
 
 
 def test_shard_bounds_cut_at_batches_and_cover_every_row() -> None:
