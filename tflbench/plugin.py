@@ -318,7 +318,8 @@ class _State:
 
         project = self.project()
         return apply_verdict(doc, project.thresholds, project.baseline.path,
-                             Policy.from_config(project.baseline), strict=True)
+                             Policy.from_config(project.baseline), strict=True,
+                             targets=project.targets)
 
     def write_reports(self) -> None:
         """Write the results (and the reports) into the report directory.

@@ -210,6 +210,19 @@ class LatencyRecord(Record):
 
 
 @dataclass(frozen=True)
+class OpRecord(Record):
+    """One operator code of the mode's ``.tflite``: the op, the version the converter wrote and
+    how many operators use it (``tflbench.compat.flatbuffer.OpUsage``)."""
+
+    name: str
+    version: int
+    count: int = 1
+    #: The ``BuiltinOperator`` value; null for a custom op (``name`` is its custom code).
+    builtin_code: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ModeRecord(Record):
     """Everything measured for one model under one optimization mode on one device."""
 
@@ -228,6 +241,9 @@ class ModeRecord(Record):
     memory: dict[str, Any] | None = _omit()
     #: The device a merged document's record comes from.
     device: str | None = _omit()
+    #: The ops and op versions of the ``.tflite`` (read by the verdict step), so the
+    #: ``require_compatible`` gate works without the file.
+    ops: list[OpRecord] | None = _omit()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

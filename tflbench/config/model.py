@@ -83,6 +83,9 @@ class ProjectConfig:
     top_k: int = 5
     device: str | None = None
     max_eval_samples: int | None = None
+    #: Runtime releases the models must load on (``require_compatible``), e.g.
+    #: ``("ai-edge-litert>=2.3", "tflite-runtime==2.14")``; empty: no compatibility gate.
+    targets: tuple[str, ...] = ()
 
     # -- derived -------------------------------------------------------------------------
     def mode_names(self) -> list[str]:
@@ -107,9 +110,14 @@ class ProjectConfig:
         threads: int | None = None, xnnpack: bool | None = None,
         report_dir: str | os.PathLike[str] | None = None,
         baseline: str | os.PathLike[str] | None = None,
+        targets: Sequence[str] | None = None,
     ) -> ProjectConfig:
         """Apply command-line overrides (paths relative to the current directory)."""
         cfg = self
+        if targets:
+            from tflbench.compat.gate import target_list
+
+            cfg = cfg.replace(targets=target_list(list(targets), "--targets"))
         if modes:
             cfg = cfg.replace(modes=tuple(mode_list(modes, "--tflbench-modes")))
         if models:
@@ -169,13 +177,16 @@ class ProjectConfig:
             "modes": self.mode_names(), "threads": self.threads, "xnnpack": self.xnnpack,
             "latency": self.latency, "representative_samples": self.representative_samples,
             "top_k": self.top_k, "device": self.device,
-            "max_eval_samples": self.max_eval_samples,
+            "max_eval_samples": self.max_eval_samples, "targets": list(self.targets),
         }
 
 
 def show(value: Any) -> str:
     """A received value for an error message: its repr (shortened) and its type."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # nested too deeply for repr(): a depth-limited one
+        text = reprlib.repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{text} ({type(value).__name__})"

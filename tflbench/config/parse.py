@@ -35,7 +35,8 @@ CONFIG_FILE = "tflbench.toml"
 PYPROJECT = "pyproject.toml"
 
 _TOP_KEYS = ("models", "modes", "thresholds", "runtime", "latency", "report_dir", "cache_dir",
-             "baseline", "representative_samples", "top_k", "device", "max_eval_samples")
+             "baseline", "representative_samples", "top_k", "device", "max_eval_samples",
+             "targets")
 _MODEL_KEYS = ("name", "recipe", "path", "data", "preprocessing", "class_names", "safe_mode",
                "params", "thresholds")
 _RUNTIME_KEYS = ("threads", "xnnpack")
@@ -296,7 +297,25 @@ def parse(raw: Mapping[str, Any], file: Path | None = None, prefix: str = "") ->
             kw[key] = r.integer(raw[key], top, key)
     if "device" in raw:
         kw["device"] = r.string(raw["device"], top, "device")
+    if "targets" in raw:
+        kw["targets"] = _targets(r, raw["targets"], top)
     return ProjectConfig(**kw)
+
+
+def _targets(r: _Reader, value: Any, top: str) -> tuple[str, ...]:
+    """The runtime targets (``require_compatible``), each parsed; errors name the key."""
+    from tflbench.compat.gate import target_list
+
+    if isinstance(value, list) and any(not isinstance(v, str) or not v.strip() for v in value):
+        bad = next(v for v in value if not isinstance(v, str) or not v.strip())
+        raise r.error(top, "targets", "expected a list of runtime targets such as "
+                      "[\"ai-edge-litert>=2.3\", \"tflite-runtime==2.14\"]; every entry a "
+                      f"non-empty string. Received: {show(bad)}")
+    try:
+        return target_list(value, "targets")
+    except ConfigError as exc:
+        problem = str(exc).removeprefix("targets: ").rstrip(".")
+        raise r.error(top, "targets", problem) from None
 
 
 def _baseline(r: _Reader, value: Any, top: str) -> BaselineConfig:
