@@ -17,6 +17,7 @@ This module never imports TensorFlow.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -101,6 +102,15 @@ DEFAULT_LIMITS.update({
 })
 
 
+def _shown(value: Any) -> str:
+    """``repr(value)`` for a message: shortened, and depth-limited when nested too deeply."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = reprlib.repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def validate_threshold(name: str, value: Any) -> Any:
     """Check one configured threshold; returns the value (``False`` disables a numeric limit).
 
@@ -111,35 +121,40 @@ def validate_threshold(name: str, value: Any) -> Any:
         raise ValueError(f"unknown threshold; expected one of: {', '.join(THRESHOLD_NAMES)}")
     if name == REQUIRE_CONVERSION:
         if not isinstance(value, bool):
-            raise ValueError(f"expected true or false. Received: {value!r}")
+            raise ValueError(f"expected true or false. Received: {_shown(value)}")
         return value
     if name == "accuracy_gate":
         if value not in ACCURACY_GATES:
             raise ValueError(f"expected one of {', '.join(map(repr, ACCURACY_GATES))}. "
-                             f"Received: {value!r}")
+                             f"Received: {_shown(value)}")
         return value
     if name == "alpha":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or \
                 not 0.0 < value < 1.0:
             raise ValueError(f"expected a significance level between 0 and 1. "
-                             f"Received: {value!r}")
+                             f"Received: {_shown(value)}")
         return float(value)
     if value is False or value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected a number (or false to disable). Received: {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number. Received: {value!r}")
+        raise ValueError(f"expected a number (or false to disable). Received: {_shown(value)}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer beyond the float range
+        finite = False
+    if not finite:
+        raise ValueError(f"expected a finite number. Received: {_shown(value)}")
     if name in _FRACTIONS and not 0.0 <= value <= 1.0:
-        raise ValueError(f"expected a fraction between 0 and 1. Received: {value!r}")
+        raise ValueError(f"expected a fraction between 0 and 1. Received: {_shown(value)}")
     if name == "max_size_bytes":
         if not isinstance(value, int) or value <= 0:
-            raise ValueError(f"expected a positive whole number of bytes. Received: {value!r}")
+            raise ValueError("expected a positive whole number of bytes. "
+                             f"Received: {_shown(value)}")
         return int(value)
     if name in ("max_size_ratio", "max_latency_p90_us") and value <= 0:
-        raise ValueError(f"expected a positive number. Received: {value!r}")
+        raise ValueError(f"expected a positive number. Received: {_shown(value)}")
     if name == "max_mean_abs_diff" and value < 0:
-        raise ValueError(f"expected a number >= 0. Received: {value!r}")
+        raise ValueError(f"expected a number >= 0. Received: {_shown(value)}")
     return float(value)
 
 

@@ -93,14 +93,25 @@ class _Reader:
         bad = isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
         if not bad and (value < low or (high is not None and value > high)):
             bad = True
+        if not bad and isinstance(value, int) and abs(value) > 1e308:  # float() would overflow
+            bad = True
         if bad:
             rng = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
             raise self.error(table, key, f"expected a number {rng}. Received: {show(value)}")
         return float(value)
 
     def path(self, value: Any, table: str, key: str) -> Path:
-        p = Path(os.path.expanduser(self.string(value, table, key)))
-        return p if p.is_absolute() else (self.root / p).resolve()
+        return self._absolute(self.string(value, table, key), table, key)
+
+    def _absolute(self, text: str, table: str, key: str) -> Path:
+        p = Path(os.path.expanduser(text))
+        if p.is_absolute():
+            return p
+        try:
+            return (self.root / p).resolve()
+        except (OSError, ValueError) as exc:  # NUL bytes, lone surrogates, names too long
+            raise self.error(table, key, f"not a usable path ({exc}). "
+                             f"Received: {show(text)}") from None
 
     def data_spec(self, value: Any, table: str, key: str) -> str:
         """Data specs with a path part are made absolute against the config directory."""
@@ -110,13 +121,25 @@ class _Reader:
         if sep and kind in ("npz", "folder") and rest:
             prefix, target = f"{kind}:", rest
         elif not sep and head != "digits" and (head.endswith(".npz")
-                                                or (self.root / head).is_dir()):
+                                                or _is_dir(self.root / head)):
             prefix, target = "", head
         else:
             return spec
-        p = Path(os.path.expanduser(target))
-        p = p if p.is_absolute() else (self.root / p).resolve()
-        return f"{prefix}{p}{qm}{options}"
+        return f"{prefix}{self._absolute(target, table, key)}{qm}{options}"
+
+
+def _is_dir(p: Path) -> bool:
+    try:
+        return p.is_dir()
+    except (OSError, ValueError):  # a name too long, a lone surrogate: not a folder
+        return False
+
+
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except (OSError, ValueError):  # a name too long, a lone surrogate: not there
+        return False
 
 
 def _thresholds_layers(
@@ -182,7 +205,7 @@ def _model_entry(r: _Reader, raw: Any, index: int, seen: set[str]) -> tuple[Mode
                               "prepares its own data")
     else:
         path = r.path(raw["path"], table, "path")
-        if not path.exists():
+        if not _exists(path):
             raise r.error(table, "path", f"model not found: {path}. Check the path (relative "
                           "paths are relative to the configuration file)")
         if "params" in raw:
@@ -364,6 +387,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Cannot read configuration file {path}: {exc}.") from None
     except _toml.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the syntax.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: it is not UTF-8 text ({exc.reason} at "
+                          f"byte {exc.start}). Save it as UTF-8.") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is not a usable configuration: its arrays or tables are "
+                          "nested too deeply to read. Fix the file.") from None
 
 
 def load_file(path: str | os.PathLike[str]) -> ProjectConfig:

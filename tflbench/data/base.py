@@ -344,11 +344,11 @@ def resolve_fractions(
             ) from None
     try:
         fr = [float(f) for f in raw]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DataError(
             f"Split fractions must be a list of numbers. Received: {fractions!r}."
         ) from None
-    if len(fr) not in (2, 3) or any(f <= 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6:
+    if len(fr) not in (2, 3) or any(not f > 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6:
         raise DataError(
             "Split fractions must be 3 positive numbers (train, val, test) or 2 (train, test) "
             f"that sum to 1, e.g. 0.8/0.1/0.1 or 0.9/0.1. Received: {fractions!r}."

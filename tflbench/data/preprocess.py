@@ -183,7 +183,7 @@ def image_size(value: Any, what: str = "input_size") -> tuple[int, int]:
         value = [int(value), int(value)]
     try:
         h, w = (int(v) for v in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(
             f"{what} must be a positive integer or [height, width]. Received: {value!r}."
         ) from None

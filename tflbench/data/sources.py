@@ -126,8 +126,13 @@ def parse_spec(spec: str | os.PathLike[str] | Mapping[str, Any] | DataSpec) -> D
         return _checked(DataSpec("digits", "", _parse_options(text[7:], text)), text)
     # A bare path: an existing directory is a folder, a .npz file is npz.
     target, options = _split_options(text, text)
-    path = Path(target).expanduser()
-    if path.is_dir():
+    path = Path(target)
+    try:
+        path = path.expanduser()
+        is_dir = path.is_dir()
+    except (OSError, RuntimeError):  # a name too long, an unknown ~user: not a folder
+        is_dir = False
+    if is_dir:
         return _checked(DataSpec("folder", target, options), text)
     if path.suffix.lower() == ".npz":
         return _checked(DataSpec("npz", target, options), text)
@@ -170,6 +175,9 @@ def _option_value(key: str, value: Any, text: str) -> Any:
     if key == "split":
         if isinstance(value, str):
             return [s.strip() for s in value.split(",") if s.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"split must be a string or a list of split names in {text!r}. "
+                              f"Received: {value!r}.")
         return [str(s) for s in value]
     if key == "download":
         if isinstance(value, bool):
@@ -187,7 +195,7 @@ def _option_value(key: str, value: Any, text: str) -> Any:
     if key == "seed":
         try:
             return int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"seed must be an integer in {text!r}. Received: {value!r}.") \
                 from None
     if key == "color":
@@ -200,11 +208,11 @@ def _fractions_value(value: Any) -> list[float] | str:
         return EVAL_ALL
     if isinstance(value, str):
         parts = [p for p in value.replace(",", "/").split("/") if p.strip()]
-    else:
-        parts = list(value)
     try:
+        if not isinstance(value, str):
+            parts = list(value)
         numbers = [float(p) for p in parts]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(
             f"Split fractions must be numbers such as 0.8/0.1/0.1. Received: {value!r}."
         ) from None
@@ -219,6 +227,11 @@ def _parse_dict(spec: Mapping[str, Any]) -> DataSpec:
             f"Unknown key(s) in data spec dict: {', '.join(unknown)}. Expected some of: "
             f"{', '.join(_DICT_KEYS)}."
         )
+    for key, value in spec.items():
+        if _nested_deeper_than(value, _MAX_DEPTH):
+            raise ConfigError(f"Data spec dict key {key!r} holds values nested more than "
+                              f"{_MAX_DEPTH} levels deep; expected a name, a number or a short "
+                              "list.")
     kind = str(spec.get("kind", "")).lower()
     if kind not in KINDS:
         raise ConfigError(
@@ -226,9 +239,12 @@ def _parse_dict(spec: Mapping[str, Any]) -> DataSpec:
             f"kind={spec.get('kind')!r}."
         )
     target = spec.get("path") if kind in ("npz", "folder") else spec.get("name")
+    need = "path" if kind in ("npz", "folder") else "name"
     if kind != "digits" and not target:
-        need = "path" if kind in ("npz", "folder") else "name"
         raise ConfigError(f"A '{kind}' data spec dict needs '{need}'. Received: {dict(spec)!r}.")
+    if target and not isinstance(target, (str, os.PathLike)):
+        raise ConfigError(f"A data spec dict's '{need}' must be a string. Received: "
+                          f"{need}={target!r}.")
     options: dict[str, Any] = {}
     text = f"{dict(spec)!r}"
     for key, opt in (("splits", "split"), ("split", "split"), ("data_dir", "data_dir"),
@@ -240,6 +256,22 @@ def _parse_dict(spec: Mapping[str, Any]) -> DataSpec:
     if prep is not None:
         options["preprocess"] = prep
     return _checked(DataSpec(kind, os.fspath(target) if target else "", options), text)
+
+
+#: Deepest nesting a data spec dict value may have (a preprocessing dict of lists is 2).
+_MAX_DEPTH = 8
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """True when ``value`` has lists, tuples or dicts nested more than ``limit`` levels deep
+    (checked without recursion, so any depth is safe)."""
+    level = [value]
+    for _ in range(limit + 1):
+        level = [v for x in level if isinstance(x, (list, tuple, Mapping))
+                 for v in (x.values() if isinstance(x, Mapping) else x)]
+        if not level:
+            return False
+    return True
 
 
 def _checked(ds: DataSpec, text: str) -> DataSpec:
@@ -370,6 +402,9 @@ def _preprocessing(named: Any, given: Any, color: str | None) -> Any:
         return spec
     if spec is None:
         return {"color": color}
+    if not isinstance(spec, (str, Mapping)):
+        raise ConfigError("A preprocessing spec must be a name such as 'mobilenet_v2' or a dict. "
+                          f"Received: {type(spec).__name__}.")
     base = {"named": spec} if isinstance(spec, str) else dict(spec)
     if base.get("color") not in (None, color):
         raise ConfigError(
