@@ -167,12 +167,13 @@ class DebugSession:
                                   "activations only. Received: mode 'int16x8'; diagnose "
                                   "lq-static-int16x8 instead.")
         self.mode, self.name = mode, name
-        dbg_x = representative if debug_samples is None else debug_samples
+        dbg_x = np.asarray(representative if debug_samples is None else debug_samples,
+                           np.float32)
         conv = tf.lite.TFLiteConverter.from_keras_model(model)
         _configure(conv, _float_io(mode), representative)
 
         def dataset() -> Iterator[list[np.ndarray]]:
-            for i in range(len(dbg_x) if dbg_x is not None else 0):
+            for i in range(len(dbg_x)):
                 yield [np.asarray(dbg_x[i:i + 1], np.float32)]
 
         options = tf.lite.experimental.QuantizationDebugOptions(
