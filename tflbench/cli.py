@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from tflbench import __version__
 from tflbench.errors import GateError, InternalError, TflbenchError
 
-COMMANDS = ("run", "report", "bundle", "measure", "test", "recipes", "modes", "schema", "ops")
+COMMANDS = ("run", "report", "bundle", "measure", "test", "recipes", "modes", "schema", "ops",
+            "diagnose", "tune")  # quantization: diagnose, tune
 
 EXIT_OK, EXIT_GATE, EXIT_USER, EXIT_INTERNAL = 0, 1, 2, 3
 
