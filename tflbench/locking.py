@@ -1,74 +1,64 @@
-"""An inter-process file lock, so parallel pytest workers run the pipeline once.
+"""A cross-process lock, so pytest-xdist workers and parallel runs share the cache safely.
 
-``with FileLock(path):`` blocks until no other process holds the lock on ``path``. It uses
-``fcntl.flock`` on POSIX and ``msvcrt.locking`` on Windows; the lock is released when the block
-ends or the process dies, so a crashed worker never leaves a stale lock behind.
+A thin layer over the ``filelock`` package (a well-kept, widely used implementation): waiting
+ends after ``timeout`` seconds with one clear :class:`~tflbench.errors.TflbenchError`, and a
+lock file that cannot be created or opened (permissions, a read-only folder) is reported at
+once instead of being retried forever.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from tflbench.errors import TflbenchError
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-    import msvcrt
-
 
 class FileLock:
-    """An exclusive advisory lock on ``path`` (created if missing, never deleted)."""
+    """An exclusive lock on ``path`` (created if missing)."""
 
     def __init__(self, path: str | os.PathLike[str], timeout: float | None = None) -> None:
         self.path = Path(path)
         self.timeout = timeout
-        self._fh: IO[Any] | None = None
+        self._lock: Any = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+b")  # noqa: SIM115 - kept open while locked
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        while True:
-            try:
-                if fcntl is not None:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                else:  # pragma: no cover - Windows
-                    fh.seek(0)
-                    msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-                break
-            except OSError:
-                if deadline is not None and time.monotonic() > deadline:
-                    fh.close()
-                    raise TflbenchError(
-                        f"Timed out after {self.timeout:g} s waiting for the lock {self.path} "
-                        "held by another tflbench process. Wait for it to finish, or remove "
-                        "the cache directory if no other process is running."
-                    ) from None
-                time.sleep(0.05)
-        self._fh = fh
+        try:
+            import filelock
+        except ImportError:  # pragma: no cover - the host extras install it
+            raise TflbenchError("Sharing the cache between processes needs the 'filelock' "
+                                "package: pip install 'tflbench[gate]'.") from None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TflbenchError(f"Cannot create the folder of the lock {self.path}: "
+                                f"{exc.strerror or exc}. Check the cache directory's "
+                                "permissions.") from None
+        lock = filelock.FileLock(str(self.path),
+                                 timeout=-1 if self.timeout is None else self.timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise TflbenchError(
+                f"Timed out after {self.timeout:g} s waiting for the lock {self.path} "
+                "held by another tflbench process. Wait for it to finish, or remove "
+                "the cache directory if no other process is running."
+            ) from None
+        except OSError as exc:
+            raise TflbenchError(f"Cannot take the lock {self.path}: {exc.strerror or exc}. "
+                                "Check the cache directory's permissions.") from None
+        self._lock = lock
 
     def release(self) -> None:
-        fh, self._fh = self._fh, None
-        if fh is None:
-            return
-        try:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-            else:  # pragma: no cover - Windows
-                fh.seek(0)
-                msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-        finally:
-            fh.close()
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
 
     @property
     def locked(self) -> bool:
-        return self._fh is not None
+        return self._lock is not None
 
     def __enter__(self) -> FileLock:
         self.acquire()

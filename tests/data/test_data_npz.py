@@ -187,3 +187,15 @@ def test_a_file_that_is_no_archive_says_so(tmp_path, content, looks, lazy):
     assert "garbage.npz' is not an .npz archive" in message
     assert looks in message and "numpy.savez" in message
     assert "unpickling" not in message
+
+
+def test_an_empty_archive_says_it_holds_no_samples(tmp_path) -> None:
+    import numpy as np
+
+    from tflbench.data.sources import load_dataset
+    from tflbench.errors import DataError
+
+    path = tmp_path / "empty.npz"
+    np.savez(path, x=np.zeros((0, 8, 8, 1), "float32"), y=np.zeros((0,), "int64"))
+    with pytest.raises(DataError, match="holds no samples"):
+        load_dataset(f"npz:{path}")

@@ -65,6 +65,9 @@ def from_arrays(
         )
     dtypes = {x.dtype for x, _ in checked.values()}
     all_y = np.concatenate([y for _, y in checked.values()])
+    if all_y.size == 0:
+        raise DataError(f"{what} holds no samples (its label arrays are empty). Save the "
+                        "images and labels to evaluate.")
     names = resolve_class_names(class_names, all_y, what)
     if len(names) < 2:
         raise DataError(
