@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tflbench.data.base import Dataset
+from tflbench.models.determinism import seed_everything
 from tflbench.models.recipes import _transfer as tr
 
 if TYPE_CHECKING:
@@ -107,9 +108,8 @@ def train(dataset: Dataset, *, progress: bool = True, **overrides: Any) -> keras
     weights = tr.check_weights(NAME, p["weights"])
     dataset = prepare(dataset, **overrides)
     tr.check_dataset(NAME, dataset, channels=3)
-    import keras
 
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)
     shape = tuple(int(d) for d in dataset.input_shape)
     model, extractor, head = build(
         (shape[0], shape[1], shape[2]), dataset.num_classes, input_size=size, alpha=alpha,

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from tflbench.data.base import Dataset
 from tflbench.errors import ConfigError, DataError
+from tflbench.models.determinism import seed_everything
 from tflbench.models.recipes.digits_cnn import fit_classifier
 
 if TYPE_CHECKING:
@@ -173,9 +174,8 @@ def train(
     """
     _check_params(epochs, batch_size, learning_rate, seed, input_size, alpha)
     _check_dataset(dataset)
-    import keras
 
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)
     model = build(dataset.input_shape, dataset.num_classes, input_size, float(alpha))
     return fit_classifier(
         model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,

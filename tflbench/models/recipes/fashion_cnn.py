@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tflbench.data.base import Dataset
+from tflbench.models.determinism import seed_everything
 from tflbench.models.recipes import _transfer as tr
 
 if TYPE_CHECKING:
@@ -75,9 +76,8 @@ def train(dataset: Dataset, *, progress: bool = True, **overrides: Any) -> keras
     seed = tr.check_seed(NAME, p["seed"])
     dataset = prepare(dataset, **overrides)
     tr.check_dataset(NAME, dataset)
-    import keras
 
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)
     model = build(dataset.input_shape, dataset.num_classes)
     tr.fit(model, dataset, epochs=epochs, batch_size=batch_size,
            optimizer=tr.make_optimizer(opt_name, learning_rate), label_smoothing=0.0,

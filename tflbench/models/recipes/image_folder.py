@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from tflbench.data.base import Dataset
 from tflbench.errors import ConfigError
+from tflbench.models.determinism import seed_everything
 from tflbench.models.recipes import _transfer as tr
 
 if TYPE_CHECKING:
@@ -110,9 +111,8 @@ def train(dataset: Dataset, *, progress: bool = True, **overrides: Any) -> keras
     resolved_weights = tr.check_weights(NAME, p["weights"])
     dataset = prepare(dataset, **overrides)
     tr.check_dataset(NAME, dataset, channels=3)
-    import keras
 
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)
     shape = tuple(int(d) for d in dataset.input_shape)
     model, backbone, extractor, head = build(
         (shape[0], shape[1], shape[2]), dataset.num_classes,
