@@ -4,6 +4,10 @@ Latency figures mean nothing without the machine they were measured on, so every
 CPU, the cores this process may use, the frequency governor, the Python/numpy/runtime versions and
 the interpreter settings. TensorFlow and Keras versions come from package metadata only: this
 module never imports them, so it is safe on devices without TensorFlow.
+
+A run under user-mode emulation (an arm64 userland on an x86 machine through qemu-user, see
+``scripts/aarch64-measure.sh``) is recorded as ``emulated: true`` with the ``emulator``: its
+agreement and accuracy are exact, its latency is the emulator's and no latency figure.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import platform
 import socket
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,16 @@ CPUINFO_PATH = Path("/proc/cpuinfo")
 #: /proc/cpuinfo keys that name the CPU, in order of preference. x86 has "model name"; ARM boards
 #: often have "Model" (e.g. "Raspberry Pi 4 Model B Rev 1.4") or "Hardware" (the SoC).
 _CPU_KEYS = ("model name", "Model", "Hardware", "cpu model", "Processor")
+
+#: Set by whoever starts tflbench under an emulator (``scripts/aarch64-measure.sh`` sets
+#: ``qemu-aarch64``); ``0``, ``no``, ``false`` or ``off`` declares a native run.
+EMULATED_ENV = "TFLBENCH_EMULATED"
+_NATIVE_VALUES = ("0", "no", "false", "off")
+#: ``platform.machine()`` names of ARM machines.
+_ARM_MACHINES = ("aarch64", "arm64", "armv7l", "armv8l", "armv6l")
+#: /proc/cpuinfo keys only x86 kernels write. qemu-user passes the host's /proc/cpuinfo
+#: through for ARM guests, so an ARM process that reads them runs on an x86 host.
+_X86_CPU_KEYS = ("vendor_id", "cpu family", "flags")
 
 
 def cpu_model(cpuinfo: str | None = None) -> str | None:
@@ -73,6 +88,33 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def emulation(environ: Mapping[str, str] | None = None, cpuinfo: str | None = None,
+              machine: str | None = None) -> str | None:
+    """The emulator this process runs under (e.g. ``qemu-aarch64``), or None when native.
+
+    ``$TFLBENCH_EMULATED`` decides when set (its value names the emulator; ``0``/``false``
+    declares a native run). Otherwise an ARM process (``platform.machine()``) whose
+    ``/proc/cpuinfo`` carries x86 keys (``vendor_id``, ``cpu family``, ``flags``: qemu-user
+    shows the host's file) is ``qemu-<machine>``.
+    """
+    env = os.environ if environ is None else environ
+    declared = (env.get(EMULATED_ENV) or "").strip()
+    if declared:
+        return None if declared.lower() in _NATIVE_VALUES else declared
+    machine = (machine if machine is not None else platform.machine()).lower()
+    if machine not in _ARM_MACHINES:
+        return None
+    if cpuinfo is None:
+        try:
+            cpuinfo = CPUINFO_PATH.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+    keys = {line.partition(":")[0].strip() for line in cpuinfo.splitlines() if ":" in line}
+    if any(k in keys for k in _X86_CPU_KEYS):
+        return f"qemu-{machine}"
+    return None
+
+
 def _first_version(*dists: str) -> str | None:
     for d in dists:
         v = package_version(d)
@@ -90,11 +132,13 @@ def fingerprint(
 
     ``runtime`` is the interpreter backend (``{"name": ..., "version": ...}``, as returned by
     ``tflbench.runtime.backend_info()``); ``num_threads`` and ``xnnpack`` are the interpreter
-    settings used for the measurements.
+    settings used for the measurements. ``emulated`` is true under an emulator (see
+    :func:`emulation`), whose name is ``emulator``.
     """
     import numpy as np
 
     uname = platform.uname()
+    emulator = emulation()
     return {
         "hostname": socket.gethostname() or uname.node or None,
         "os": f"{uname.system} {uname.release}".strip() or None,
@@ -114,4 +158,6 @@ def fingerprint(
         "num_threads": num_threads,
         "xnnpack": xnnpack,
         "tensorflow_imported": "tensorflow" in sys.modules,
+        "emulated": emulator is not None,
+        "emulator": emulator,
     }
