@@ -69,6 +69,10 @@ class RunSettings:
     jobs: int | None = None
     #: ``(I, N)``: run only the I-th of N deterministic parts of the (model, mode) jobs.
     shard: tuple[int, int] | None = None
+    #: Where the parallel work runs: "local" (this machine's processes) or "ray" (a Ray
+    #: cluster at ``ray_address``, else a local Ray instance; tflbench.scale_ray).
+    executor: str = "local"
+    ray_address: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -418,13 +422,17 @@ class _SubjectRun:
         mkey = s.model_key(self.dataset)
         meta = self.cache.get_json("model-meta", mkey)
         if meta is None:
+            from tflbench.inputs import input_layers
             from tflbench.models.loader import model_hash
 
             self.progress(s.name, None, "building reference model")
             self.model_sha256 = model_hash(self.keras_model())
-            self.cache.put_json("model-meta", mkey, {"model_sha256": self.model_sha256})
+            self.input_layers = input_layers(self.keras_model())
+            self.cache.put_json("model-meta", mkey, {"model_sha256": self.model_sha256,
+                                                     "input_layers": self.input_layers})
         else:
             self.model_sha256 = meta["model_sha256"]
+            self.input_layers = meta.get("input_layers") or []
         self._check_model_shapes()
         self.reference = self._reference_outputs()
         self.keras_cls = M.classification(self.eval.y, self.reference, self.dataset.num_classes)
@@ -529,7 +537,8 @@ class _SubjectRun:
         st = self.settings
         return EvalOptions(top_k=st.top_k, batch_size=st.batch_size, num_threads=st.num_threads,
                            xnnpack=st.xnnpack, latency=st.latency, isolate=st.isolate,
-                           timeout=st.mode_timeout, eval_workers=self.eval_workers)
+                           timeout=st.mode_timeout, eval_workers=self.eval_workers,
+                           executor=st.executor)
 
     def _record_key(self, mode: Mode) -> str:
         """Key of a finished mode record: the model, the mode, the evaluated rows and the
@@ -618,8 +627,17 @@ def _finish(sr: _SubjectRun) -> ModelRecord:
     dataset["calibration"] = sr.calibration.to_dict()
     modes: list[ModeRecord] = []
 
+    from tflbench.inputs import input_warnings
+
+    sample_max = float(np.max(np.asarray(sr.eval.x[: min(len(sr.eval), 256)]))) \
+        if len(sr.eval) else None
+    warnings = input_warnings(subject.name, sr.input_layers, sr.dataset.preprocessing or {},
+                              sr.dataset.name, sample_max)
+
     def record() -> ModelRecord:
-        extra = {"reused_modes": list(sr.reused)} if sr.reused else {}
+        extra: dict[str, Any] = {"reused_modes": list(sr.reused)} if sr.reused else {}
+        if warnings:
+            extra["warnings"] = warnings
         return ModelRecord(name=subject.name, source=subject.source,
                            model_sha256=sr.model_sha256,
                            dataset=DatasetInfo.from_dict(dataset, "dataset"),
@@ -641,6 +659,8 @@ def _convert_ahead(runs: list[_SubjectRun], workers: int, progress: Progress) ->
     """Convert every (subject, mode) pair not yet in the cache on ``workers`` processes."""
     from tflbench.scale import convert_parallel
 
+    if runs and runs[0].settings.executor == "ray":  # scale: conversions as Ray tasks
+        from tflbench.scale_ray import convert_parallel  # type: ignore[no-redef]
     jobs, owners = [], []
     for sr in runs:
         source = sr.model_file()
@@ -704,6 +724,11 @@ def run(subjects: Sequence[Subject], settings: RunSettings,
     env = fingerprint(runtime=backend_info(), num_threads=settings.num_threads,
                       xnnpack=settings.xnnpack)
     plan = JobPlan(1, "--jobs 1") if settings.jobs == 1 else plan_jobs(settings.jobs)
+    if settings.executor == "ray":  # scale: the same jobs on a Ray cluster (tflbench.scale_ray)
+        from tflbench.scale_ray import plan_ray
+
+        plan = plan_ray(settings.ray_address, settings.jobs,
+                        settings.isolate or settings.mode_timeout is not None)
     doc = new_document(env, settings.to_dict(), settings.device)
     doc["settings"]["scheduling"] = {
         **plan.to_dict(),
@@ -711,6 +736,10 @@ def run(subjects: Sequence[Subject], settings: RunSettings,
         "evaluation": "row shards on worker processes" if plan.workers > 1 else "in process",
         "latency": "each mode alone, after its parallel work, in this process",
     }
+    if settings.executor == "ray":
+        from tflbench.scale_ray import scheduling
+
+        doc["settings"]["scheduling"].update(scheduling())
     selected = set(shard_jobs([(s.name, m.name) for s in subjects for m in settings.modes],
                               settings.shard))
     try:
@@ -727,6 +756,8 @@ def run(subjects: Sequence[Subject], settings: RunSettings,
                            progress)
         for sr, failed in runs:
             doc["models"].append((failed or _finish(sr)).to_dict())
+            for line in doc["models"][-1].get("warnings") or []:
+                doc.setdefault("warnings", []).append(line)
     except KeyboardInterrupt as exc:
         # A signal (a cancelled CI job, Ctrl-C): the document holds every finished mode and
         # says it is partial; the command writes it and exits 128 + the signal.
@@ -737,4 +768,9 @@ def run(subjects: Sequence[Subject], settings: RunSettings,
             doc["models"].append(partial.to_dict())
         doc["interrupted"] = True
         doc["settings"]["interrupted_by"] = signal_of(exc)
+    finally:
+        if settings.executor == "ray":  # scale: stop the local Ray instance the run started
+            from tflbench.scale_ray import release
+
+            release()
     return doc

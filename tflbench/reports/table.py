@@ -165,6 +165,9 @@ class ModelInfo:
     calibration_overlaps: bool
     #: "the model outputs logits: ..." (None for probabilities or when not recorded).
     logits: str | None
+    #: "inputs: uint8 values -> float32, preprocessing 'unit', x * 0.00392157" when the data's
+    #: raw values were scaled on the way in (None otherwise).
+    inputs: str | None = None
 
     @property
     def n_eval(self) -> int | None:
@@ -436,9 +439,13 @@ def model_infos(doc: dict[str, Any]) -> list[ModelInfo]:
     out = []
     for model in doc.get("models", []):
         cal, overlaps = calibration_note(doc, model)
+        from tflbench.inputs import preprocessing_line
+
+        pre = (model.get("dataset") or {}).get("preprocessing")
         out.append(ModelInfo(name=str(model["name"]), references=references(doc, model),
                              calibration=cal, calibration_overlaps=overlaps,
-                             logits=logits_note(model)))
+                             logits=logits_note(model),
+                             inputs=preprocessing_line(pre) if isinstance(pre, dict) else None))
     return out
 
 

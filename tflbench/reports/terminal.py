@@ -206,6 +206,8 @@ def render(doc: dict[str, Any], console: Console | None = None) -> None:
         console.print(t)
         info = next((i for i in infos if t.title and str(t.title).startswith(i.name + " · ")),
                     None)
+        if info is not None and info.inputs:
+            console.print(Text("  " + info.inputs, style="dim"))
         if info is not None and info.calibration:
             console.print(Text("  " + info.calibration,
                                style="yellow" if info.calibration_overlaps else "dim"))
