@@ -409,7 +409,12 @@ class _SubjectRun:
 
     def keras_model(self) -> Any:
         if self._model is None:
-            self._model = self.subject.build_model(self.dataset, self.cache, self.progress)
+            from tflbench.capture import captured_fds
+
+            # TensorFlow's native start-up and tf.data chatter (absl, oneDNN, NodeDef notes)
+            # is not for users; errors still surface as exceptions.
+            with captured_fds((2,)):
+                self._model = self.subject.build_model(self.dataset, self.cache, self.progress)
         return self._model
 
     def prepare(self) -> None:
@@ -469,7 +474,10 @@ class _SubjectRun:
             self.progress(self.subject.name, None, "computing Keras reference outputs")
             model = self.keras_model()
             self._check_model_shapes()
-            ref = _keras_outputs(model, self.eval.x)
+            from tflbench.capture import captured_fds
+
+            with captured_fds((2,)):
+                ref = _keras_outputs(model, self.eval.x)
             M.check_finite(ref, f"Keras model {self.subject.name}")
             self.cache.put_array("reference", rkey, ref)
         if ref.ndim != 2 or ref.shape[1] != self.dataset.num_classes:
