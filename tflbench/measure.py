@@ -85,7 +85,23 @@ def _measure_mode(bm: BundleModel, md: BundleMode, keras_cls: metrics.Classifica
     ref = Reference(x=bm.x, y=bm.y, outputs=bm.reference, class_names=bm.class_names,
                     keras=keras_cls)
     label = f"{bm.name} / {md.mode} ({entry.get('file')})"
-    return evaluate_tflite(md.path, ref, opts, mode=md.mode, name=label, record=rec)
+    rec = evaluate_tflite(md.path, ref, opts, mode=md.mode, name=label, record=rec)
+    return _with_ops(rec, md.path)
+
+
+def _with_ops(rec: ModeRecord, path: Any) -> ModeRecord:
+    """``rec`` with the ops of its ``.tflite`` (read while the bundle is open), for the
+    ``require_compatible`` gate; unchanged when the file cannot be read."""
+    from tflbench.compat.gate import op_records
+    from tflbench.records import OpRecord
+
+    if not rec.ok:
+        return rec
+    try:
+        ops = op_records(path)
+    except TflbenchError:
+        return rec
+    return rec.replace(ops=[OpRecord.from_dict(o, "ops") for o in ops])
 
 
 def mark_emulated(rec: ModeRecord) -> ModeRecord:

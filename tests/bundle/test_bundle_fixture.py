@@ -26,12 +26,14 @@ def test_fixture_verifies_strictly() -> None:
         assert b.host_results is not None
 
 
-def test_fixture_is_small_and_current_schema() -> None:
+def test_fixture_is_small_and_a_readable_schema() -> None:
+    """The fixture stays at schema_version 1 (float32 inputs): older bundles must keep
+    reading."""
     size = sum(p.stat().st_size for p in FIXTURE.rglob("*") if p.is_file())
     assert size < 300 * 1024
     manifest = json.loads((FIXTURE / MANIFEST).read_text())
     assert manifest["schema"] == SCHEMA
-    assert manifest["schema_version"] == SCHEMA_VERSION
+    assert manifest["schema_version"] == 1 < SCHEMA_VERSION
     assert manifest["thresholds"]["digits-mini"]["int8"]["min_top1_agreement"] is not None
 
 

@@ -14,6 +14,7 @@ from bundle_helpers import FIXTURE, doc_from_bundle, load_manifest
 from tflbench.bundle import (
     MANIFEST,
     README,
+    SCHEMA_VERSION,
     check_relative_path,
     manifest_schema,
     read_bundle,
@@ -40,7 +41,8 @@ def test_schema_is_draft_2020_12_and_describes_this_schema_version() -> None:
     schema = manifest_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["properties"]["schema"] == {"const": "tflbench.bundle"}
-    assert schema["properties"]["schema_version"]["const"] == 1
+    assert schema["properties"]["schema_version"]["enum"] == [1, 2]  # 1: still read
+    assert max(schema["properties"]["schema_version"]["enum"]) == SCHEMA_VERSION
 
 
 def test_each_call_returns_a_fresh_copy() -> None:
@@ -78,6 +80,7 @@ def test_every_key_the_writer_writes_is_described(bundle_copy: Path, tmp_path: P
         (mode, defs["mode"]["properties"]),
         (mode["io"], defs["io"]["properties"]),
         (mode["host"], defs["hostSummary"]["properties"]),
+        (model["inputs_encoding"], defs["inputsEncoding"]["properties"]),
     ]:
         assert set(written) <= set(described), set(written) - set(described)
 

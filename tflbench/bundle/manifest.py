@@ -17,7 +17,10 @@ from tflbench.bundle.paths import check_relative_path
 from tflbench.errors import BundleError
 
 SCHEMA = "tflbench.bundle"
-SCHEMA_VERSION = 1
+#: Version 2 stores the inputs compactly (``models[].inputs_encoding``: 8-bit pixels plus the
+#: numeric preprocessing, or float32) and reads them batch by batch; version-1 bundles (float32
+#: inputs, no ``inputs_encoding``) are still read.
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 README = "README.txt"
 #: The host's results document (without latency samples), for merging on the device.
@@ -66,12 +69,48 @@ def load_manifest(root: Path, source: Path) -> dict[str, Any]:
                           "the directory or .zip written by 'tflbench bundle'.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"{mpath} is not valid JSON ({exc}). Copy the bundle again.") from None
+    except RecursionError:
+        raise BundleError(f"{mpath} is not a usable manifest: values nested too deeply to read. "
+                          "Copy the bundle again.") from None
     validate_manifest(manifest, str(mpath))
     return manifest
 
 
 def validate_manifest(manifest: Any, source: str = MANIFEST) -> None:
-    """Check the manifest envelope and every path in it; raise :class:`BundleError`."""
+    """Check the manifest envelope, every path in it and the types of the fields a reader
+    uses; raise :class:`BundleError`."""
+    try:
+        _validate(manifest, source)
+    except RecursionError:
+        raise BundleError(f"{source}: values nested too deeply to read; this is not a manifest "
+                          "written by 'tflbench bundle'. Copy the bundle again.") from None
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _check_type(value: Any, expected: str, where: str) -> None:
+    """``value`` is null or of the ``expected`` JSON shape: "object", "int>=1", "number",
+    "strings" (a list of strings) or "ints" (a list of integers)."""
+    if value is None:
+        return
+    ok = {
+        "object": lambda v: isinstance(v, dict),
+        "int>=1": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "ints": lambda v: isinstance(v, list) and all(
+            isinstance(x, int) and not isinstance(x, bool) for x in v),
+    }[expected](value)
+    if not ok:
+        shown = {"object": "an object", "int>=1": "a positive integer", "number": "a number",
+                 "strings": "a list of strings", "ints": "a list of integers"}[expected]
+        raise BundleError(f"{where} must be {shown} or null. Received: {_kind(value)}. The "
+                          "manifest is damaged or was not written by 'tflbench bundle'.")
+
+
+def _validate(manifest: Any, source: str) -> None:
     if not isinstance(manifest, dict):
         raise BundleError(f"{source}: expected a JSON object. Received: "
                           f"{type(manifest).__name__}.")
@@ -102,6 +141,11 @@ def validate_manifest(manifest: Any, source: str = MANIFEST) -> None:
         check_relative_path(host, f"{source}: host_results")
         if host not in files:
             raise BundleError(f"{source}: host_results ({host!r}) is not listed in 'files'.")
+    for key in ("settings", "host", "bundle", "thresholds"):
+        _check_type(manifest.get(key), "object", f"{source}: {key}")
+    for key in ("num_threads", "top_k"):
+        _check_type((manifest.get("settings") or {}).get(key), "int>=1",
+                    f"{source}: settings.{key}")
     models = manifest.get("models")
     if not isinstance(models, list) or not models:
         raise BundleError(f"{source}: 'models' must be a non-empty list.")
@@ -113,12 +157,17 @@ def validate_manifest(manifest: Any, source: str = MANIFEST) -> None:
             check_relative_path(m.get(key), f"{where}.{key}")
             if m[key] not in files:
                 raise BundleError(f"{where}.{key} ({m[key]!r}) is not listed in 'files'.")
+        for key, expected in (("class_names", "strings"), ("input_shape", "ints"),
+                              ("dataset", "object")):
+            _check_type(m.get(key), expected, f"{where}.{key}")
         if not isinstance(m.get("modes"), list):
             raise BundleError(f"{where}: 'modes' must be a list.")
         for j, md in enumerate(m["modes"]):
             if not isinstance(md, dict) or not isinstance(md.get("mode"), str):
                 raise BundleError(f"{where}.modes[{j}] must be an object with a string 'mode'.")
             check_relative_path(md.get("file"), f"{where}.modes[{j}].file")
+            for key, expected in (("io", "object"), ("host", "object"), ("size_ratio", "number")):
+                _check_type(md.get(key), expected, f"{where}.modes[{j}].{key}")
             if md["file"] not in files:
                 raise BundleError(f"{where}.modes[{j}].file ({md['file']!r}) is not listed in "
                                   "'files'.")

@@ -21,6 +21,7 @@ from tflbench.bundle.archive import (
     MAX_ZIP_TOTAL_BYTES,
     safe_extract,
 )
+from tflbench.bundle.inputs import BundleInputs, open_inputs
 from tflbench.bundle.manifest import find_root, load_manifest
 from tflbench.bundle.paths import bundle_path
 from tflbench.bundle.verify import check_arrays, load_npy, verify_file
@@ -44,7 +45,8 @@ class BundleModel:
     name: str
     entry: dict[str, Any]
     class_names: list[str]
-    x: np.ndarray | None
+    #: The inputs, read batch by batch (:class:`~tflbench.bundle.inputs.BundleInputs`).
+    x: BundleInputs | None
     y: np.ndarray | None
     reference: np.ndarray | None
     error: str | None
@@ -162,12 +164,13 @@ def _verify(source: Path, root: Path, manifest: dict[str, Any], tmp: Path | None
     models: list[BundleModel] = []
     for m in manifest["models"]:
         model_error: str | None = None
-        arrays: dict[str, np.ndarray] = {}
+        arrays: dict[str, Any] = {}
         for key in ("inputs", "labels", "reference"):
             p = problem(m[key])
             if p is None:
                 try:
-                    arrays[key] = load_npy(root, m[key])
+                    arrays[key] = (open_inputs(bundle_path(root, m[key]), m[key], m)
+                                   if key == "inputs" else load_npy(root, m[key]))
                 except BundleError as exc:
                     p = file_problem[m[key]] = str(exc)
             if p is not None and model_error is None:

@@ -51,7 +51,7 @@ def load_npy(root: Path, rel: str) -> np.ndarray:
 
 
 def check_arrays(
-    m: Mapping[str, Any], arrays: Mapping[str, np.ndarray], class_names: Sequence[str]
+    m: Mapping[str, Any], arrays: Mapping[str, Any], class_names: Sequence[str]
 ) -> str | None:
     """None when the ``inputs``, ``labels`` and ``reference`` arrays of the manifest entry
     ``m`` agree with each other and with the entry; else one line saying what is wrong."""

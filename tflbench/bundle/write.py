@@ -24,6 +24,7 @@ import numpy as np
 
 from tflbench import __version__
 from tflbench.bundle.archive import check_replaceable_zip, write_zip
+from tflbench.bundle.inputs import write_inputs
 from tflbench.bundle.manifest import HOST_RESULTS, MANIFEST, README, SCHEMA, SCHEMA_VERSION
 from tflbench.bundle.paths import slug, unique_name
 from tflbench.bundle.replace import prepare_out_dir, remove_files
@@ -296,6 +297,7 @@ def _write_model(model: Mapping[str, Any], plan: _Plan, w: _Writer, taken: set[s
             f"{reference.shape[1]} classes. Give the Keras outputs of this model."
         )
     d = unique_name(slug(name), taken)
+    encoding: dict[str, Any] = {}  # filled when the inputs are written
     entry: dict[str, Any] = {
         "name": name,
         "dir": d,
@@ -308,7 +310,9 @@ def _write_model(model: Mapping[str, Any], plan: _Plan, w: _Writer, taken: set[s
         "n_samples": len(arr.x),
         "n_test": dataset.get("n_test"),
         "keras_host": model.get("keras"),
-        "inputs": w.add_npy(f"{d}/inputs.npy", np.ascontiguousarray(arr.x, dtype=np.float32)),
+        "inputs": w.add(f"{d}/inputs.npy", lambda p: encoding.update(
+            write_inputs(p, arr.x, dataset.get("preprocessing")))),
+        "inputs_encoding": encoding,
         "labels": w.add_npy(f"{d}/labels.npy", np.asarray(arr.y).astype(np.int64)),
         "reference": w.add_npy(f"{d}/reference.npy", reference),
         "modes": [],

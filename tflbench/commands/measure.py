@@ -322,7 +322,7 @@ def _gates(doc: dict[str, Any], stored: dict[str, Any] | None, project: Any = No
     from tflbench.verdict import apply_verdict
 
     if project is not None:
-        return list(apply_verdict(doc, project.thresholds).failures)
+        return list(apply_verdict(doc, project.thresholds, targets=project.targets).failures)
     if not stored:
         return ["the bundle holds no thresholds (re-create it with 'tflbench bundle')"]
     per_model_mode = {(model, mode): limits for model, by_mode in stored.items()
