@@ -78,6 +78,8 @@ class EvalOptions:
     #: Processes the rows are sharded over for step 3 (tflbench.scale.predict_sharded);
     #: the outputs are identical to one interpreter's.
     eval_workers: int = 1
+    #: Where shards run and latency is timed: "local" (here) or "ray" (tflbench.scale_ray).
+    executor: str = "local"
 
 
 def one_line(exc: BaseException) -> str:
@@ -238,6 +240,8 @@ def _evaluate_here(p: Path, ref: Reference, opts: EvalOptions, label: str, say: 
         if opts.eval_workers > 1:
             from tflbench.scale import predict_sharded
 
+            if opts.executor == "ray":  # scale: the shards as Ray tasks
+                from tflbench.scale_ray import predict_sharded  # type: ignore[no-redef]
             outputs = predict_sharded(str(p), ref.x, workers=opts.eval_workers,
                                       num_threads=opts.num_threads, xnnpack=opts.xnnpack,
                                       backend=opts.backend, batch=opts.batch_size, name=label)
@@ -251,7 +255,12 @@ def _evaluate_here(p: Path, ref: Reference, opts: EvalOptions, label: str, say: 
         del outputs
 
         stage = "latency"
-        if opts.time_latency:
+        if opts.time_latency and opts.executor == "ray":  # scale: on the node kept for timing
+            from tflbench.scale_ray import time_invoke
+
+            say("timing invoke() on Ray")
+            rec = rec.replace(latency=time_invoke(p, x0, opts, label))
+        elif opts.time_latency:
             say("timing invoke()")
             runner.set_single_input(x0)
             stats = timing.measure(runner.invoke, opts.latency)

@@ -73,6 +73,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                     help="run the I-th of N deterministic parts of the (model, mode) jobs, for "
                          "a CI matrix; merge with 'tflbench report --format json -o "
                          "merged.json shard-*.json'")
+    sc.add_argument("--executor", choices=("local", "ray"), default=None,
+                    help="where conversions and evaluation shards run: this machine's "
+                         "processes (local, default) or a Ray cluster (ray; pip install "
+                         "'tflbench[ray]'; see docs/scale.md)")
+    sc.add_argument("--ray-address", default=None, metavar="ADDR",
+                    help="with --executor ray: the cluster to join, e.g. 10.0.0.5:6379 "
+                         "(default: start a local Ray instance)")
     f = parser.add_argument_group("faults")
     f.add_argument("--resume", action="store_true",
                    help="reuse the modes a previous (interrupted) run of the same job finished")
@@ -138,6 +145,10 @@ def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
         from tflbench.scale import parse_shard
 
         changes["shard"] = parse_shard(args.shard)
+    if getattr(args, "executor", None) == "ray" or getattr(args, "ray_address", None):
+        from tflbench.scale_ray import check_executor  # scale: the Ray executor
+
+        changes.update(check_executor(args.executor, args.ray_address))
     for key in ("resume", "isolate"):
         if getattr(args, key, False):
             changes[key] = True
