@@ -29,7 +29,7 @@ def outlier_model(digits):
         keras.layers.Dense(10, activation="softmax", name="dense_1"),
     ])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(digits.train.x, digits.train.y, epochs=8, batch_size=64, verbose=0)
+    model.fit(digits.train.x, digits.train.y, epochs=8, batch_size=64, verbose=0)  # about 1 s
     w, b = model.get_layer("squash").get_weights()
     w[:, 0] *= 200.0
     b[0] *= 200.0
@@ -57,6 +57,27 @@ def test_diagnose_names_the_outlier_layer_first(outlier_model, digits):
     assert attr.to_dict()["layers"][0]["layer"] == "squash"
 
 
+def test_the_tuner_keeps_only_the_outlier_layer_float(outlier_model, digits):
+    from tflbench.diagnose import attribute, backend_for, predict, top1_agreement
+    from tflbench.tune import Budget, TuneStep, tune
+
+    x, cal = digits.test.x[:200], digits.train.x[:100]
+    ref = outlier_model.predict(x, verbose=0)
+    backend = backend_for(outlier_model, MODES["int8"], cal, debug_samples=x)
+    order = attribute(outlier_model, MODES["int8"], cal, x, reference=ref, probes=3,
+                      backend=backend).order
+
+    def evaluate(layers: tuple[str, ...]) -> TuneStep:
+        agree = top1_agreement(ref, predict(backend.quantized(layers), x))
+        return TuneStep(float_layers=layers, agreement=agree,
+                        failures=() if agree >= 0.97 else (f"agreement {agree:.3f} < 0.97",))
+
+    result = tune(evaluate, order, Budget(max_steps=4), base="int8")
+    assert result and result.float_layers == ("squash",)
+    assert [len(s.float_layers) for s in result.steps] == [0, 1]
+
+
+@pytest.mark.slow
 def test_tune_fixes_the_gate_by_keeping_the_outlier_layer_float(outlier_file, digits_npz,
                                                                  tmp_path, monkeypatch, capsys):
     from tflbench.cli import main
