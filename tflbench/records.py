@@ -440,7 +440,10 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
         raise _fail(path, tp, value)
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer beyond the float range
+                raise _fail(path, tp, value) from None
         raise _fail(path, tp, value)
     if tp is str:
         if isinstance(value, str):

@@ -67,9 +67,16 @@ def to_json(doc: dict[str, Any]) -> str:
 
 
 def save(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Validate and write ``doc`` atomically; returns the path."""
+    """Validate and write ``doc`` atomically; returns the path. When the write fails (a full
+    disk, a read-only folder) a previous file at ``path`` is left intact and one
+    :class:`ResultsError` names the path."""
     validate(doc, source=str(path))
-    return atomic_write_text(path, to_json(doc) + "\n")
+    try:
+        return atomic_write_text(path, to_json(doc) + "\n")
+    except OSError as exc:
+        raise ResultsError(f"Cannot write the results to {path}: {exc.strerror or exc}. A "
+                           "previous file there is unchanged; free some disk space or give a "
+                           "writable path.") from None
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -83,6 +90,8 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultsError(f"Results file {p} is not valid JSON ({exc}). "
                            "Re-create it with 'tflbench run'.") from None
+    except RecursionError:
+        raise _too_deep(str(p)) from None
     validate(doc, source=str(p))
     return doc
 
@@ -90,12 +99,22 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
 def validate(doc: Any, source: str = "<results>") -> None:
     """Check the whole document against the typed records; raise :class:`ResultsError` naming
     the JSON path of the first problem (e.g. ``models[0].modes[2].agreement.top1``)."""
-    ResultsDocument.from_dict(_clean(doc), source)
+    parse(doc, source)
 
 
 def parse(doc: Any, source: str = "<results>") -> ResultsDocument:
     """The typed :class:`~tflbench.records.ResultsDocument` of a results dict."""
-    return ResultsDocument.from_dict(_clean(doc), source)
+    try:
+        return ResultsDocument.from_dict(_clean(doc), source)
+    except RecursionError:
+        raise _too_deep(source) from None
+
+
+def _too_deep(source: str) -> ResultsError:
+    return ResultsError(f"{source}: values nested too deeply to read (lists or objects inside "
+                        "each other beyond Python's recursion limit); this is not a results "
+                        "document written by tflbench. Re-create it with 'tflbench run' or "
+                        "'tflbench measure'.")
 
 
 def find_model(doc: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -39,7 +39,7 @@ FUZZ_SEED = int(os.environ.get("TFLBENCH_FUZZ_SEED", "0") or 0)
 
 _RELAXED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
             HealthCheck.filter_too_much]
-settings.register_profile("ci", max_examples=150, derandomize=True, deadline=None,
+settings.register_profile("ci", max_examples=100, derandomize=True, deadline=None,
                           database=None, print_blob=True, suppress_health_check=_RELAXED)
 settings.register_profile("fuzz", max_examples=1000, derandomize=False, deadline=None,
                           database=None, print_blob=True, suppress_health_check=_RELAXED)
@@ -133,6 +133,15 @@ class Failures:
         assert not self.seen, "\n".join(self.seen.values())
 
 
+def sweep_values(index: int, values: list[Any], per_path: int = 4) -> list[Any]:
+    """The values a deterministic sweep tries at its ``index``-th path: all of them in the long
+    run; in the default run ``per_path`` of them, rotating, so every value is still tried."""
+    if FUZZ_SECONDS is not None:
+        return values
+    start = (index * per_path) % len(values)
+    return [values[(start + j) % len(values)] for j in range(min(per_path, len(values)))]
+
+
 def run_property(prop: Callable[[], None], tally: Tally, share: float) -> None:
     """Run the Hypothesis test ``prop`` once (default run) or, in the long run, round after
     round with seeds ``FUZZ_SEED, FUZZ_SEED + 1, ...`` until ``share`` of the budget is spent."""
@@ -181,9 +190,10 @@ scalars = (st.none() | st.booleans() | st.integers() | nasty_numbers
 #: Any JSON-like value (TOML-like: string keys), nested a few levels.
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(nasty_strings, children, max_size=5),
-    max_leaves=25,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(NASTY_STRINGS[:12]) | st.text(max_size=8), children,
+                      max_size=4),
+    max_leaves=10,
 )
 
 

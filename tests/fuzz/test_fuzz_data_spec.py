@@ -25,6 +25,7 @@ from fuzz_helpers import (
     outcome,
     run_property,
     set_path,
+    sweep_values,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -120,8 +121,9 @@ def test_every_nasty_value_at_every_path_of_a_spec_dict() -> None:
     tally = Tally("data-spec-every-path")
     failures = Failures()
     for base in VALID_DICTS:
-        for path in all_paths(base):
-            for value in [*NASTY_VALUES, deep(5000), deep(5000, kind="dict")]:
+        for i, path in enumerate(all_paths(base)):
+            for value in [*sweep_values(i, NASTY_VALUES, per_path=10), deep(5000),
+                          deep(5000, kind="dict")]:
                 spec = json.loads(json.dumps(base))
                 set_path(spec, path, value)
                 failures.run(tally, lambda spec=spec: resolve_request(spec),
