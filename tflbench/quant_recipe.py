@@ -115,8 +115,11 @@ def load_recipe(path: str | Path) -> Mode:
     text = p.read_text(encoding="utf-8")
     try:
         if p.suffix == ".toml":
-            import tomllib
-
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                raise ConfigError(f"{p}: TOML recipes need Python 3.11; use the JSON form.") \
+                    from None
             data: Any = tomllib.loads(text)
         else:
             data = json.loads(text)

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tflbench.tune import (BUDGET, EXHAUSTED, FAILED, LATENCY, PASSED, SIZE, Budget, TuneStep,
-                           stop_reason, tune)
+from tflbench.tune import (
+    BUDGET,
+    EXHAUSTED,
+    FAILED,
+    LATENCY,
+    PASSED,
+    SIZE,
+    Budget,
+    TuneStep,
+    stop_reason,
+    tune,
+)
 
 ORDER = ["bad", "worse", "meh", "fine"]
 
