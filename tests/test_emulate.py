@@ -222,3 +222,19 @@ def test_measure_under_emulation_marks_latency_and_gates_skip_it(
         assert all(e["emulated"] is True for e in r["latency_sweep"])
     limits = gates.Thresholds(all_modes={"max_latency_p90_us": 0.001}, use_defaults=False)
     assert [r for r in gates.evaluate(doc, limits) if r.name == "max_latency_p90_us"] == []
+
+
+def test_a_step_over_its_time_limit_is_one_error_and_is_ended() -> None:
+    lines: list[str] = []
+    with pytest.raises(emulate.EmulationError, match=r"^sleeper did not finish within 0.5 s: "):
+        emulate._run(["sh", "-c", "sleep 30 & wait"], timeout=0.5, what="sleeper",
+                     log=lines.append)
+    assert lines == ["sleeper"]
+
+
+def test_a_failing_step_shows_its_command_and_last_output() -> None:
+    with pytest.raises(emulate.EmulationError) as info:
+        emulate._run(["sh", "-c", "echo first; echo last; exit 3"], timeout=60, what="step",
+                     log=lambda _m: None)
+    assert str(info.value).startswith("step failed (exit 3): sh -c 'echo first; echo last; "
+                                      "exit 3'\nfirst\nlast")

@@ -34,6 +34,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -195,18 +196,33 @@ def _run(argv: Sequence[str], *, timeout: float, what: str, log: Log,
     log(what)
     command = " ".join(shlex.quote(a) for a in argv)
     try:
-        proc = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=timeout, env=dict(env) if env else None,
-                              cwd=cwd, check=False)
-    except subprocess.TimeoutExpired:
-        raise EmulationError(f"{what} did not finish within {timeout:g} s; raise the limit "
-                             "with --timeout, or look for a stuck process.") from None
+        # A session of its own: a timeout or Ctrl-C ends every process the step started
+        # (debootstrap's children, the emulated measure's per-mode workers), not just the first.
+        proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=dict(env) if env else None, cwd=cwd,
+                                start_new_session=True)
     except OSError as exc:
         raise EmulationError(f"{what} could not start: {exc}") from None
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise EmulationError(f"{what} did not finish within {timeout:g} s: {command}") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
     if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.splitlines()[-25:])
+        tail = "\n".join(output.splitlines()[-25:])
         raise EmulationError(f"{what} failed (exit {proc.returncode}): {command}\n{tail}")
-    return proc.stdout
+    return output
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    proc.communicate()
 
 
 @dataclass(frozen=True)
@@ -419,8 +435,13 @@ def install(layout: Layout, wheels: Path, versions: Mapping[str, str], wheel: Pa
 
 
 def measure_emulated(layout: Layout, bundle: Path, out: Path, *, label: str,
-                     extra: Sequence[str] = (), timeout: float, log: Log) -> Path:
-    """``tflbench measure`` of ``bundle`` inside the userland; the results land in ``out``."""
+                     extra: Sequence[str] = (), cpu: str | None = None, timeout: float,
+                     log: Log) -> Path:
+    """``tflbench measure`` of ``bundle`` inside the userland; the results land in ``out``.
+
+    ``cpu`` is the CPU model qemu emulates (``QEMU_CPU``, e.g. ``cortex-a72``: no dot-product
+    or i8mm instructions, so the runtime picks the kernels a Raspberry Pi 4 runs); qemu's
+    default, ``max``, offers every extension it knows."""
     out.mkdir(parents=True, exist_ok=True)
     target = "/mnt/tflbench-bundle" + (".zip" if bundle.is_file() else "")
     binds = [Bind(bundle.resolve(), target), Bind(out.resolve(), "/mnt/tflbench-out",
@@ -430,9 +451,15 @@ def measure_emulated(layout: Layout, bundle: Path, out: Path, *, label: str,
                          f"/mnt/tflbench-out/{name}", "--device", label, "--quiet",
                          *MEASURE_ARGS, *extra],
                 what=f"tflbench measure under {EMULATOR}", timeout=timeout, log=log,
-                binds=binds, env={"TFLBENCH_EMULATED": EMULATOR,
-                                  "PYTHONPATH": f"{VENV}/tflbench:{VENV}/deps"})
+                binds=binds, env={"TFLBENCH_EMULATED": emulator_name(cpu),
+                                  "PYTHONPATH": f"{VENV}/tflbench:{VENV}/deps",
+                                  **({"QEMU_CPU": cpu} if cpu else {})})
     return out / name
+
+
+def emulator_name(cpu: str | None = None) -> str:
+    """What ``environment.emulator`` records: ``qemu-aarch64``, or ``qemu-aarch64 -cpu NAME``."""
+    return f"{EMULATOR} -cpu {cpu}" if cpu else EMULATOR
 
 
 def measure_host(bundle: Path, out: Path, *, label: str, extra: Sequence[str] = (),
@@ -503,8 +530,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", default=None, help="measure only these bundled modes")
     p.add_argument("--host-label", default=None,
                    help="device label of the host (default: its machine, e.g. x86_64)")
-    p.add_argument("--label", default="aarch64-qemu",
-                   help="device label of the emulated run (default: aarch64-qemu)")
+    p.add_argument("--label", default=None,
+                   help="device label of the emulated run (default: aarch64-qemu, or "
+                        "aarch64-qemu-NAME with --cpu NAME)")
+    p.add_argument("--cpu", default=None, metavar="NAME",
+                   help="CPU model qemu emulates, e.g. cortex-a72 (Raspberry Pi 4) or "
+                        "cortex-a76 (Pi 5); default: qemu's 'max', every extension")
     p.add_argument("--tflbench-wheel", type=Path, default=None,
                    help="install this tflbench wheel (default: build one from this checkout)")
     p.add_argument("--timeout", type=float, default=MEASURE_TIMEOUT,
@@ -527,6 +558,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"aarch64: {msg}", file=sys.stderr, flush=True)
 
+    def terminated(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)  # unwinds through _run, which ends the step's processes
+
+    signal.signal(signal.SIGTERM, terminated)
     layout = Layout((args.cache or default_cache()).expanduser().resolve())
     build = bool(args.build) or _truthy(os.environ.get(BUILD_ENV))
     reasons = unavailable(layout, build=build)
@@ -540,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     extra = ["--modes", args.modes] if args.modes else []
     host_label = args.host_label or platform.machine() or "host"
+    label = args.label or ("aarch64-qemu" + (f"-{args.cpu}" if args.cpu else ""))
     out: Path = args.out.resolve()
     timings: dict[str, float] = {}
     try:
@@ -557,8 +593,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             install(layout, wheels, versions, wheel, timeout=INSTALL_TIMEOUT, log=log)
             timings["prepare"] = time.monotonic() - t0
             t0 = time.monotonic()
-            device = measure_emulated(layout, bundle, out, label=args.label, extra=extra,
-                                      timeout=args.timeout, log=log)
+            device = measure_emulated(layout, bundle, out, label=label, extra=extra,
+                                      cpu=args.cpu, timeout=args.timeout, log=log)
             timings["emulated measure"] = time.monotonic() - t0
         t0 = time.monotonic()
         host = args.host_results or measure_host(bundle, out, label=host_label, extra=extra,

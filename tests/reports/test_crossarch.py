@@ -161,7 +161,8 @@ def test_renderers_show_the_differing_samples_and_no_emulated_latency(
     cross = crossarch.compare(merged)
     md = crossarch.markdown(cross)
     assert md.startswith("### Cross-architecture\n")
-    assert "1 of 3 model/mode pairs differ from x86\\_64: digits-mini/int8@aarch64-qemu" in md
+    assert ("1 of 3 compared model/mode pairs differ from x86\\_64: "
+            "digits-mini/int8@aarch64-qemu") in md
     assert ("| digits-mini | int8 | aarch64-qemu | 100 | 99.00% → 98.00% (−1.00 pp "
             "\\[−6.08, 3.70\\]) | 87.00% → 86.00% (−1.00 pp) | 27 | 3, 64 | differs: 3 "
             "sample(s) flipped on one architecture only (McNemar p = 1.00) |") in md
@@ -210,3 +211,41 @@ def test_samples_text() -> None:
     assert crossarch.samples_text([]) == crossarch.DASH
     assert crossarch.samples_text(range(3)) == "0, 1, 2"
     assert crossarch.samples_text(range(5), shown=2) == "0, 1 (+3 more)"
+
+
+def test_emulated_latency_figures_are_hidden_from_reports(merged: dict[str, Any]) -> None:
+    shown = crossarch.without_emulated_latency(merged)
+    validate(shown)
+    for rec in shown["models"][0]["modes"]:
+        lat = rec["latency"]
+        if rec["device"] == "aarch64-qemu":
+            assert lat["emulated"] is True and lat["median"] is None and lat["p90"] is None
+            assert "samples" not in lat and lat["n"] > 0
+        else:
+            assert lat["median"] is not None and lat.get("emulated") is None
+    # The input is not modified.
+    assert all(r["latency"]["median"] is not None for r in merged["models"][0]["modes"])
+
+
+def test_markdown_and_html_reports_carry_the_section(merged: dict[str, Any]) -> None:
+    from tflbench.reports import html, markdown
+
+    assert crossarch.applies(merged)
+    text = markdown.render(merged)
+    assert "### Cross-architecture" in text
+    assert "digits-mini/int8@aarch64-qemu" in text
+    page = html.render(merged)
+    assert page.count('<section id="crossarch">') == 1
+    assert page.index('<section id="crossarch">') < page.index('<section id="environment">')
+
+
+def test_reports_of_different_sample_sets_have_no_section(merged: dict[str, Any]) -> None:
+    from tflbench.reports import markdown
+
+    doc = copy.deepcopy(merged)
+    for rec in doc["models"][0]["modes"]:
+        if rec["device"] == "aarch64-qemu":
+            rec["agreement"]["n"] = 50
+    assert not crossarch.applies(doc)
+    assert "Cross-architecture" not in markdown.render(doc)
+    assert not crossarch.applies({"models": []})  # a single document

@@ -16,7 +16,9 @@ machine and not on the other. :func:`compare` turns the merged document into one
 
 :func:`gate_devices` runs the release gates on every device's records, so a merged report says
 which device failed (:class:`DeviceVerdict`). Emulated latency (``latency.emulated``) is never a
-figure here: a device measured under an emulator is marked as such.
+figure here: a device measured under an emulator is marked as such, and
+:func:`without_emulated_latency` is what the Markdown and HTML reports render from, so an
+emulator's speed never appears as a latency figure.
 
 Renderers: :func:`text_lines` (terminal), :func:`markdown` and :func:`html` (snippets a report
 embeds). Everything reads only the merged document; nothing here imports TensorFlow.
@@ -160,11 +162,17 @@ class CrossArch:
     notes: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return all(self.diffs)
+        return not self.differing
+
+    @property
+    def compared(self) -> tuple[ArchDiff, ...]:
+        """The pairs compared sample by sample."""
+        return tuple(d for d in self.diffs if d.comparable)
 
     @property
     def differing(self) -> tuple[ArchDiff, ...]:
-        return tuple(d for d in self.diffs if not d.identical)
+        """Compared pairs whose flipped samples or accuracy differ."""
+        return tuple(d for d in self.compared if not d.identical)
 
     def to_dict(self) -> dict[str, Any]:
         return {"reference": self.reference, "devices": [d.to_dict() for d in self.devices],
@@ -326,6 +334,50 @@ def compare(doc: Mapping[str, Any], reference: str | None = None) -> CrossArch:
                      verdicts=verdicts(doc), notes=tuple(notes))
 
 
+# ---------------------------------------------------------------------------- emulated latency
+
+#: The figures of a latency record (or sweep entry) that an emulated one does not show; how it
+#: was measured (runs, threads, XNNPACK, ``emulated``) stays.
+_FIGURES = ("min", "max", "median", "p90", "p99", "mean", "stdev", "iqr", "init_us",
+            "first_invoke_us")
+
+
+def _hidden(latency: Any) -> Any:
+    if isinstance(latency, Mapping) and latency.get("emulated"):
+        return {k: (None if k in _FIGURES else v) for k, v in latency.items()
+                if k != "samples"}
+    return latency
+
+
+def without_emulated_latency(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``doc`` whose latency records marked ``emulated`` hold no figures (statistics
+    null, samples dropped), so a renderer shows a dash where an emulator's speed would be."""
+    models = []
+    for m in doc.get("models") or []:
+        m = _obj(m)
+        modes = []
+        for rec in m.get("modes") or []:
+            rec = dict(_obj(rec))
+            for key in ("latency", "latency_e2e"):
+                if key in rec:
+                    rec[key] = _hidden(rec[key])
+            if isinstance(rec.get("latency_sweep"), list):
+                rec["latency_sweep"] = [_hidden(e) for e in rec["latency_sweep"]]
+            modes.append(rec)
+        models.append({**m, "modes": modes})
+    return {**doc, "models": models}
+
+
+def applies(doc: Mapping[str, Any]) -> bool:
+    """Whether a report of ``doc`` shows the cross-architecture section: a merged document in
+    which at least one model/mode pair of two devices can be compared sample by sample (the
+    usual host results + device results of a capped bundle cannot: different samples)."""
+    entries = doc.get("devices")
+    if not isinstance(entries, list) or len(entries) < 2:
+        return False
+    return bool(compare(doc).compared)
+
+
 # ------------------------------------------------------------------------------------- gates
 
 
@@ -430,18 +482,23 @@ def _change(ref: float | None, dev: float | None, delta: float | None,
 
 
 def summary_line(cross: CrossArch) -> str:
-    """One line: how many model/mode pairs differ between architectures, and which."""
+    """One line: how many compared model/mode pairs differ between architectures, and which."""
     if not cross.diffs:
         return "Cross-architecture: one device only, nothing to compare."
+    compared, bad = cross.compared, cross.differing
+    skipped = len(cross.diffs) - len(compared)
+    if not compared:
+        return (f"Cross-architecture: no model/mode pair compared sample by sample "
+                f"({cross.diffs[0].not_comparable}).")
+    rest = f" {skipped} not compared (see the table)." if skipped else ""
     others = ", ".join(d.device for d in cross.devices if d.device != cross.reference)
-    bad = cross.differing
     if not bad:
-        return (f"Cross-architecture: {others} identical to {cross.reference} in every mode "
-                f"({len(cross.diffs)} model/mode pairs: the same samples flipped, the same "
-                "accuracy).")
+        return (f"Cross-architecture: {others} identical to {cross.reference} in every "
+                f"compared mode ({len(compared)} model/mode pairs: the same samples flipped, "
+                f"the same accuracy).{rest}")
     names = ", ".join(f"{d.model}/{d.mode}@{d.device.device}" for d in bad)
-    return (f"Cross-architecture: {len(bad)} of {len(cross.diffs)} model/mode pairs differ "
-            f"from {cross.reference}: {names}.")
+    return (f"Cross-architecture: {len(bad)} of {len(compared)} compared model/mode pairs "
+            f"differ from {cross.reference}: {names}.{rest}")
 
 
 def rows(cross: CrossArch) -> tuple[list[str], list[list[str]]]:
@@ -450,7 +507,7 @@ def rows(cross: CrossArch) -> tuple[list[str], list[list[str]]]:
     Agreement and accuracy read ``reference → device (change)``; the agreement change
     carries its paired 95% interval when samples flipped differently."""
     ref = cross.reference
-    header = ["model", "mode", "device", "n", f"top-1 agreement, {ref} → device",
+    header = ["model", "mode", "device", "samples", f"top-1 agreement, {ref} → device",
               f"accuracy, {ref} → device", f"flipped on {ref} only",
               "flipped on device only", "verdict"]
     out = []
@@ -571,6 +628,7 @@ def html(cross: CrossArch) -> str:
     return "\n".join(parts) + "\n"
 
 
-__all__ = ["ArchDiff", "CrossArch", "DeviceInfo", "DeviceVerdict", "Side", "compare",
+__all__ = ["ArchDiff", "CrossArch", "DeviceInfo", "DeviceVerdict", "Side", "applies", "compare",
            "device_infos", "diff_sides", "gate_devices", "html", "markdown", "rows",
-           "samples_text", "summary_line", "text_lines", "verdicts"]
+           "samples_text", "summary_line", "text_lines", "verdicts",
+           "without_emulated_latency"]

@@ -422,4 +422,12 @@ def _class_entry(c: Any) -> dict[str, Any]:
 
 def render(doc: dict[str, Any]) -> str:
     """The HTML report of ``doc`` as one string."""
-    return _env().get_template("report.html.j2").render(**context(doc))
+    from tflbench.reports import crossarch
+
+    doc = crossarch.without_emulated_latency(doc)
+    page = _env().get_template("report.html.j2").render(**context(doc))
+    if crossarch.applies(doc):  # the cross-architecture section, before the environment
+        anchor = '<section id="environment">'
+        at = page.find(anchor) if anchor in page else page.find("<footer>")
+        page = page[:at] + crossarch.html(crossarch.compare(doc)) + "\n" + page[at:]
+    return page

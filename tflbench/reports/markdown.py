@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tflbench.reports import crossarch
 from tflbench.reports.baseline import baseline_info, change_rows
 from tflbench.reports.table import (
     DASH,
@@ -74,6 +75,7 @@ def _settings_line(doc: dict[str, Any]) -> str:
 
 def render(doc: dict[str, Any]) -> str:
     """The Markdown report of ``doc`` (a results document, possibly merged)."""
+    doc = crossarch.without_emulated_latency(doc)
     rows = build_rows(doc)
     v = verdict(doc, rows)
     devs = devices(doc)
@@ -130,6 +132,9 @@ def render(doc: dict[str, Any]) -> str:
             lines.append(f"- ❌ {md(g.get('name', ''))}: {md(g.get('line', ''))}")
         if failed:
             lines.append("")
+
+    if crossarch.applies(doc):
+        lines += [crossarch.markdown(crossarch.compare(doc)).rstrip("\n"), ""]
 
     failed_modes = failed_groups(rows)
     if failed_modes:
