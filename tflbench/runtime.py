@@ -198,15 +198,17 @@ class Runner:
             with captured_fds((2,)) as logged:
                 self._interp = mod.Interpreter(**kwargs)
                 self._interp.allocate_tensors()
+            init_ns = time.perf_counter_ns() - t0
+            # A corrupt file can hold tensor names that are not UTF-8 (UnicodeDecodeError).
+            ins, outs = self._interp.get_input_details(), self._interp.get_output_details()
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(
                 f"The runtime ({self.backend['name']} {self.backend['version']}) rejected "
                 f"{self.name}: {exc}. The file may be corrupt or use ops this runtime lacks; "
                 "re-convert it or upgrade the runtime."
             ) from None
-        self.init_us = (time.perf_counter_ns() - t0) / 1000.0
+        self.init_us = init_ns / 1000.0
         _reemit(logged)
-        ins, outs = self._interp.get_input_details(), self._interp.get_output_details()
         if len(ins) != 1 or len(outs) != 1:
             raise RuntimeBackendError(
                 f"{self.name} has {len(ins)} inputs and {len(outs)} outputs; tflbench evaluates "

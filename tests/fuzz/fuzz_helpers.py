@@ -39,9 +39,9 @@ FUZZ_SEED = int(os.environ.get("TFLBENCH_FUZZ_SEED", "0") or 0)
 
 _RELAXED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
             HealthCheck.filter_too_much]
-settings.register_profile("ci", max_examples=100, derandomize=True, deadline=None,
+settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None,
                           database=None, print_blob=True, suppress_health_check=_RELAXED)
-settings.register_profile("fuzz", max_examples=1000, derandomize=False, deadline=None,
+settings.register_profile("fuzz", max_examples=300, derandomize=False, deadline=None,
                           database=None, print_blob=True, suppress_health_check=_RELAXED)
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("fuzz" if FUZZ_SECONDS else "ci")
 
