@@ -51,8 +51,12 @@ def test_resolve_deduplicates_and_keeps_order():
     assert names == ["int8", "fp32", "dynamic"]
 
 
-def test_resolve_all():
-    assert len(resolve_modes("all")) == len(MODES) == len(resolve_modes(None))
+def test_resolve_all_and_the_default():
+    assert len(resolve_modes("all")) == len(MODES)
+    default = resolve_modes(None)
+    assert default == resolve_modes([]) and {m.tool for m in default} == {"converter"}
+    assert [m.name for m in default] == ["fp32", "dynamic", "fp16", "int8", "int8-float-io",
+                                         "int16x8"]
 
 
 def test_unknown_mode_names_what_was_received():

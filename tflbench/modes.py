@@ -217,17 +217,26 @@ def get_mode(name: str) -> Mode:
     return found
 
 
+def default_modes() -> list[Mode]:
+    """The modes a run covers when none are named: the converter's. The LiteRT Quantizer
+    (``lq-``) modes are named explicitly, or all at once with ``all``."""
+    return [m for m in MODES.values() if m.tool == "converter"]
+
+
 def resolve_modes(names: Iterable[str] | str | None) -> list[Mode]:
-    """Resolve a list (or comma-separated string) of names; None or 'all' means every mode.
+    """Resolve a list (or comma-separated string) of names; None (or nothing) means the
+    default modes (:func:`default_modes`), ``all`` every registered mode.
 
     Duplicates (e.g. an alias and its target) are kept once, in first-seen order.
     """
     if names is None:
-        return list(MODES.values())
+        return default_modes()
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     names = list(names)
-    if not names or names == ["all"]:
+    if not names:
+        return default_modes()
+    if names == ["all"]:
         return list(MODES.values())
     out: list[Mode] = []
     for n in names:

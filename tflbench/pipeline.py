@@ -54,7 +54,7 @@ def _no_progress(model: str, mode: str | None, message: str) -> None:
 
 @dataclass(frozen=True)
 class RunSettings:
-    modes: tuple[Mode, ...] = tuple(MODES.values())
+    modes: tuple[Mode, ...] = tuple(m for m in MODES.values() if m.tool == "converter")
     num_threads: int = 1
     xnnpack: bool = True
     top_k: int = 5

@@ -90,9 +90,9 @@ class ProjectConfig:
 
     # -- derived -------------------------------------------------------------------------
     def mode_names(self) -> list[str]:
-        from tflbench.modes import MODES
+        from tflbench.modes import default_modes
 
-        return list(self.modes) if self.modes else list(MODES)
+        return list(self.modes) if self.modes else [m.name for m in default_modes()]
 
     def model_names(self) -> list[str]:
         """Names of the configured models (the embedded defaults when none are configured)."""
