@@ -430,4 +430,11 @@ def render(doc: dict[str, Any]) -> str:
         anchor = '<section id="environment">'
         at = page.find(anchor) if anchor in page else page.find("<footer>")
         page = page[:at] + crossarch.html(crossarch.compare(doc)) + "\n" + page[at:]
+    from tflbench.reports import quantization
+
+    section = quantization.html_section(doc)  # converter vs quantizer, attribution, tuning
+    if section:
+        anchor = '<section id="environment">'
+        at = page.find(anchor) if anchor in page else page.find("<footer>")
+        page = page[:at] + section + "\n" + page[at:]
     return page

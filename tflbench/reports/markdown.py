@@ -216,5 +216,10 @@ def render(doc: dict[str, Any]) -> str:
             if items:
                 lines += [f"{label}: " + ", ".join(md(i) for i in items), ""]
 
+    from tflbench.reports import quantization
+
+    section = quantization.markdown_section(doc)  # converter vs quantizer, attribution, tuning
+    if section:
+        lines += [section.rstrip(), ""]
     lines.append("<sub>tflbench " + md(str(doc.get("tflbench_version") or "")) + "</sub>")
     return "\n".join(lines).rstrip() + "\n"

@@ -240,6 +240,10 @@ def render(doc: dict[str, Any], console: Console | None = None) -> None:
         console.print(Text(f"  … and {len(more) - MAX_SIGNIFICANT_LINES} more class changes "
                            "significant after Holm (--format md or html lists them all)",
                            style="dim"))
+    from tflbench.reports import quantization
+
+    for table in quantization.terminal_tables(doc):  # converter vs quantizer, attribution
+        console.print(table)
     gates = doc.get("gates")
     if isinstance(gates, list):
         for g in gates:
