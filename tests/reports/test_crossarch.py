@@ -249,3 +249,13 @@ def test_reports_of_different_sample_sets_have_no_section(merged: dict[str, Any]
     assert not crossarch.applies(doc)
     assert "Cross-architecture" not in markdown.render(doc)
     assert not crossarch.applies({"models": []})  # a single document
+
+
+def test_different_data_is_not_compared(two_files: tuple[Path, Path]) -> None:
+    host, device = (load(p) for p in two_files)
+    device["models"][0]["dataset"]["fingerprint"] = "something-else"
+    doc = merge([host, device])
+    cross = crossarch.compare(doc)
+    assert {d.not_comparable for d in cross.diffs} == {
+        "different data (dataset fingerprints differ)"}
+    assert cross and not cross.compared

@@ -315,13 +315,19 @@ def compare(doc: Mapping[str, Any], reference: str | None = None) -> CrossArch:
             by_key.setdefault((mode, label), rec)
             if mode not in mode_order:
                 mode_order.append(mode)
+        other_data = any(str(w).startswith(f"{name}: dataset fingerprints differ")
+                         for w in _obj(doc.get("merged")).get("warnings") or [])
         for mode in mode_order:
             ref = _side(ref_label, by_key.get((mode, ref_label)))
             for d in devices:
                 if d.device == ref_label:
                     continue
-                diffs.append(diff_sides(name, mode, ref, _side(d.device,
-                                                              by_key.get((mode, d.device)))))
+                diff = diff_sides(name, mode, ref, _side(d.device, by_key.get((mode, d.device))))
+                if other_data and diff.comparable:
+                    diff = ArchDiff(name, mode, diff.reference, diff.device,
+                                    not_comparable="different data (dataset fingerprints "
+                                                   "differ)")
+                diffs.append(diff)
     notes: list[str] = []
     for d in devices:
         if d.emulated:
