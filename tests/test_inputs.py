@@ -24,6 +24,8 @@ def test_raw_pixels_to_a_model_without_rescaling_are_warned() -> None:
 
 def test_matching_inputs_give_no_warning() -> None:
     assert input_warnings("m", RESCALE, RAW, "d", sample_max=255.0) == []
+    asked = {**RAW, "named": "raw"}  # '?preprocess=raw': the user says the model wants 0..255
+    assert input_warnings("m", [], asked, "d", sample_max=255.0) == []
     assert input_warnings("m", [], UNIT, "d", sample_max=1.0) == []
 
 

@@ -42,7 +42,8 @@ def _describe(pre: dict[str, Any]) -> str:
 
 def input_warnings(model_name: str, layers: list[dict[str, Any]], preprocessing: dict[str, Any],
                    data_name: str, sample_max: float | None) -> list[str]:
-    """Warnings when the data's scaling and the model's own input layers disagree."""
+    """Warnings when the data's scaling and the model's own input layers disagree. Raw pixels
+    asked for explicitly (``preprocess=raw``) are the user's statement of the model's range."""
     pre = preprocessing or {}
     scaled = isinstance(pre.get("scale"), (int, float)) and pre["scale"] != 1.0
     lines = []
@@ -61,8 +62,8 @@ def input_warnings(model_name: str, layers: list[dict[str, Any]], preprocessing:
                 f"{model_name}: the model rescales its inputs ({what} layer '{first['name']}', "
                 f"made for 0..255 pixels) but the data '{data_name}' lies in 0..1 "
                 f"(max {sample_max:.3g}). Give the data unscaled.")
-    elif pre.get("raw_dtype") == "uint8" and not scaled and sample_max is not None and \
-            sample_max > 1.5:
+    elif pre.get("raw_dtype") == "uint8" and not scaled and pre.get("named") != "raw" and \
+            sample_max is not None and sample_max > 1.5:
         lines.append(
             f"{model_name}: the data '{data_name}' is raw 0..255 pixels (max {sample_max:.3g}) "
             "and the model has no Rescaling or Normalization layer: check that the model "

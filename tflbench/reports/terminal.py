@@ -109,11 +109,13 @@ def _cell(row: Row, key: str, text: str) -> Text:
     return Text(text)
 
 
-#: What goes first when the console is too narrow, in order: whole columns, then the
-#: intervals of the accuracy and Δ acc cells (the point values stay).
-DROP_ORDER = ("ratio", "p90", "worst", "agreement", "status", "accuracy interval",
-              "delta interval")
-_INTERVAL_KEYS = {"accuracy interval": "accuracy", "delta interval": "delta"}
+#: What goes first when the console is too narrow, in order: secondary columns, then the
+#: intervals of the accuracy, Δ acc and agreement cells (the point values stay); top-1
+#: agreement, the figure most gates rest on, goes last.
+DROP_ORDER = ("ratio", "p90", "worst", "status", "accuracy interval", "delta interval",
+              "agreement interval", "agreement")
+_INTERVAL_KEYS = {"accuracy interval": "accuracy", "delta interval": "delta",
+                  "agreement interval": "agreement"}
 
 
 SHORT_HEADERS = {"agreement": "agree", "worst": "worst class", "delta": "Δ acc"}
