@@ -216,6 +216,12 @@ class Runner:
             )
         self.input = TensorInfo.from_detail(ins[0])
         self.output = TensorInfo.from_detail(outs[0])
+        if not self.input.shape or not self.output.shape:
+            raise ModelFileError(
+                f"{self.name} has a scalar input or output (shapes {list(self.input.shape)} and "
+                f"{list(self.output.shape)}); tflbench evaluates image classifiers with a batch "
+                "dimension. The file may be corrupt; re-convert it."
+            )
         self._batch = self.input.shape[0]
 
     # -- shape handling ---------------------------------------------------------------------

@@ -4,8 +4,8 @@ mutated documents, the property every reader must keep, and the run-for-a-budget
 Profiles (see docs/fuzzing.md):
 
 * ``ci``, the default run: a fixed, derandomized set of examples per property;
-* ``fuzz``, chosen by ``TFLBENCH_FUZZ_SECONDS`` (the wall-clock budget of ``tests/fuzz`` under
-  ``-n 2 --dist loadgroup``): every property runs round after round, round ``k`` seeded with
+* ``fuzz``, chosen by ``TFLBENCH_FUZZ_SECONDS`` (the wall-clock budget of ``tests/fuzz`` run in
+  one process, ``-p no:xdist``): every property runs round after round, round ``k`` seeded with
   ``TFLBENCH_FUZZ_SEED + k``, until its share of the budget is spent.
 
 ``HYPOTHESIS_PROFILE`` overrides the profile name. With ``TFLBENCH_FUZZ_REPORT`` set to a

@@ -69,7 +69,7 @@ def test_manifest_random_and_mutated_values() -> None:
         manifest = materialize(manifest)
         outcome(tally, lambda: validate_manifest(manifest, "manifest.json"))
 
-    run_property(prop, tally, share=0.06)
+    run_property(prop, tally, share=0.03)
 
 
 def test_read_bundle_with_mutated_manifest_files() -> None:
@@ -98,7 +98,7 @@ def test_read_bundle_with_mutated_manifest_files() -> None:
         (root / MANIFEST).write_bytes(data)
         outcome(tally, lambda: _open(root))
 
-    run_property(prop, tally, share=0.08)
+    run_property(prop, tally, share=0.04)
 
 
 def test_read_damaged_zip_bundles() -> None:
@@ -119,7 +119,7 @@ def test_read_damaged_zip_bundles() -> None:
         path.write_bytes(data)
         outcome(tally, lambda: _open(path))
 
-    run_property(prop, tally, share=0.08)
+    run_property(prop, tally, share=0.04)
 
 
 def test_every_nasty_value_at_every_path_of_the_manifest() -> None:

@@ -117,7 +117,7 @@ def test_config_parse_random_tables() -> None:
     def prop(raw: dict[str, Any]) -> None:
         outcome(tally, lambda: _parse_and_use(raw, root / "tflbench.toml"))
 
-    run_property(prop, tally, share=0.05)
+    run_property(prop, tally, share=0.025)
 
 
 def test_config_parse_mutated_tables() -> None:
@@ -133,7 +133,7 @@ def test_config_parse_mutated_tables() -> None:
             raw = {"models": raw}
         outcome(tally, lambda: _parse_and_use(raw, root / "tflbench.toml"))
 
-    run_property(prop, tally, share=0.08)
+    run_property(prop, tally, share=0.04)
 
 
 @st.composite
@@ -161,7 +161,7 @@ def test_config_load_mutated_toml() -> None:
         path.write_bytes(data)
         outcome(tally, lambda: load_file(path))
 
-    run_property(prop, tally, share=0.05)
+    run_property(prop, tally, share=0.025)
 
 
 def test_deeply_nested_values_anywhere_are_one_config_error() -> None:

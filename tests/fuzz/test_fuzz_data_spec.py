@@ -91,7 +91,7 @@ def test_data_spec_strings() -> None:
         if parsed is not None:  # error messages show a parsed spec as text
             assert isinstance(parsed.to_string(), str)
 
-    run_property(prop, tally, share=0.05)
+    run_property(prop, tally, share=0.025)
 
 
 def test_data_spec_dicts_and_other_values() -> None:
@@ -103,7 +103,7 @@ def test_data_spec_dicts_and_other_values() -> None:
         spec = materialize(spec)
         outcome(tally, lambda: parse_spec(spec))
 
-    run_property(prop, tally, share=0.05)
+    run_property(prop, tally, share=0.025)
 
 
 def test_data_spec_resolve_request() -> None:
@@ -114,7 +114,7 @@ def test_data_spec_resolve_request() -> None:
     def prop(spec: Any, kwargs: dict[str, Any]) -> None:
         outcome(tally, lambda: resolve_request(spec, **kwargs))
 
-    run_property(prop, tally, share=0.07)
+    run_property(prop, tally, share=0.035)
 
 
 def test_every_nasty_value_at_every_path_of_a_spec_dict() -> None:

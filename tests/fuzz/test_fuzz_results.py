@@ -78,7 +78,7 @@ def test_results_random_values() -> None:
     def prop(doc: Any) -> None:
         outcome(tally, lambda: _read(doc))
 
-    run_property(prop, tally, share=0.05)
+    run_property(prop, tally, share=0.025)
 
 
 def test_results_mutated_documents() -> None:
@@ -90,7 +90,7 @@ def test_results_mutated_documents() -> None:
         doc = materialize(doc)
         outcome(tally, lambda: _read(doc))
 
-    run_property(prop, tally, share=0.09)
+    run_property(prop, tally, share=0.045)
 
 
 @st.composite
@@ -122,7 +122,7 @@ def test_results_load_damaged_files() -> None:
         if doc is not None:
             _read(doc)
 
-    run_property(prop, tally, share=0.07)
+    run_property(prop, tally, share=0.035)
 
 
 #: Values tried at every path of :data:`SMALL`.
