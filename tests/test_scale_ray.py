@@ -40,6 +40,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow  # 71-165 s on a loaded 2-core machine (Ray start-up, TF in each worker)
 def test_ray_executor_equals_the_one_process_run(local_ray, tiny_model_file: Path,
                                                  digits_npz: Path, tmp_path: Path) -> None:
     whole = _run(tiny_model_file, digits_npz, tmp_path / "whole", tmp_path / "c1",
@@ -54,6 +55,22 @@ def test_ray_executor_equals_the_one_process_run(local_ray, tiny_model_file: Pat
         for r in m["modes"]:
             assert r["status"] == "ok" and r["latency"]["n"] > 0
     assert local_ray.is_initialized()  # a joined instance is left running
+
+
+def test_ray_shards_are_identical(local_ray, tflite_by_mode, digits, tmp_path: Path) -> None:
+    import numpy as np
+
+    from tflbench import scale_ray
+    from tflbench.runtime import Runner
+
+    x = np.concatenate([digits.train.x, digits.val.x, digits.test.x])  # 1,797 rows
+    for mode in ("fp32", "int8"):
+        path = tmp_path / f"{mode}.tflite"
+        path.write_bytes(tflite_by_mode[mode])
+        shards = scale_ray.predict_sharded(str(path), x, workers=2, num_threads=1,
+                                           xnnpack=True, backend=None, batch=64, name=mode)
+        assert shards is not None
+        np.testing.assert_array_equal(shards, Runner(path).predict(x, batch_size=64))
 
 
 def test_a_failed_task_reads_as_in_process(local_ray) -> None:

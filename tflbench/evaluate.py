@@ -238,13 +238,14 @@ def _evaluate_here(p: Path, ref: Reference, opts: EvalOptions, label: str, say: 
         say("evaluating")
         outputs = None
         if opts.eval_workers > 1:
-            from tflbench.scale import predict_sharded
+            from tflbench.scale import MIN_SHARDED_SECONDS, predict_sharded
 
             if opts.executor == "ray":  # scale: the shards as Ray tasks
                 from tflbench.scale_ray import predict_sharded  # type: ignore[no-redef]
             outputs = predict_sharded(str(p), ref.x, workers=opts.eval_workers,
                                       num_threads=opts.num_threads, xnnpack=opts.xnnpack,
-                                      backend=opts.backend, batch=opts.batch_size, name=label)
+                                      backend=opts.backend, batch=opts.batch_size, name=label,
+                                      min_seconds=MIN_SHARDED_SECONDS)  # scale: worth it only then
         if outputs is None:
             outputs = runner.predict(ref.x, batch_size=opts.batch_size)
         metrics.check_finite(outputs, label)

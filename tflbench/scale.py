@@ -31,6 +31,26 @@ from tflbench.errors import ConfigError, ResultsError
 WORKER_MEMORY_BYTES = 1_500 << 20
 #: Fewer rows than this per shard are not worth a process.
 MIN_ROWS_PER_SHARD = 512
+#: Less estimated in-process evaluation time than this (seconds) is not worth forking workers
+#: from a process that holds TensorFlow: a small model's 8,192 rows took 0.4 s in process and
+#: 1.0 s on 2 forked workers (benchmarks/test_bench_scale.py).
+MIN_SHARDED_SECONDS = 2.0
+
+
+def estimated_seconds(path: str, x: Any, *, num_threads: int, xnnpack: bool,
+                      backend: str | None, batch: int, name: str) -> float:
+    """The in-process evaluation time of every row of ``x``, from one timed batch (after
+    one untimed) on a fresh interpreter."""
+    import time
+
+    from tflbench.runtime import Runner
+
+    runner = Runner(path, num_threads=num_threads, xnnpack=xnnpack, backend=backend, name=name)
+    rows = x[:batch]
+    runner.predict(rows, batch_size=batch)
+    t0 = time.perf_counter_ns()
+    runner.predict(rows, batch_size=batch)
+    return (time.perf_counter_ns() - t0) / 1e9 * len(x) / max(1, len(rows))
 
 
 @dataclass(frozen=True)
@@ -225,12 +245,18 @@ def _predict_rows(path: str, start: int, stop: int, num_threads: int, xnnpack: b
 
 
 def predict_sharded(path: str, x: Any, *, workers: int, num_threads: int, xnnpack: bool,
-                    backend: str | None, batch: int, name: str) -> np.ndarray | None:
+                    backend: str | None, batch: int, name: str,
+                    min_seconds: float = 0.0) -> np.ndarray | None:
     """The outputs of every row, evaluated in contiguous shards on ``workers`` forked
-    processes (the rows are shared, not copied); ``None`` when the rows are too few to be
-    worth it (the caller evaluates in process)."""
+    processes (the rows are shared, not copied); ``None`` when the rows are too few, or the
+    estimated in-process time is under ``min_seconds``, to be worth it (the caller evaluates
+    in process)."""
     n = len(x)
     if workers < 2 or n < 2 * MIN_ROWS_PER_SHARD:
+        return None
+    if min_seconds > 0 and estimated_seconds(path, x, num_threads=num_threads, xnnpack=xnnpack,
+                                             backend=backend, batch=batch,
+                                             name=name) < min_seconds:
         return None
     shards = min(workers, n // MIN_ROWS_PER_SHARD)
     bounds = shard_bounds(n, shards, batch)

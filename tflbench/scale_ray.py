@@ -31,7 +31,13 @@ from typing import Any
 import numpy as np
 
 from tflbench.errors import ConfigError
-from tflbench.scale import MIN_ROWS_PER_SHARD, WORKER_MEMORY_BYTES, JobPlan, shard_bounds
+from tflbench.scale import (
+    MIN_ROWS_PER_SHARD,
+    WORKER_MEMORY_BYTES,
+    JobPlan,
+    estimated_seconds,
+    shard_bounds,
+)
 
 #: The custom Ray resource of the node that times latency: ``ray start ... --resources
 #: '{"tflbench_latency": 1}'`` on exactly the node whose figures you want.
@@ -237,13 +243,18 @@ def _predict_task(model: bytes, rows: np.ndarray, num_threads: int, xnnpack: boo
 
 
 def predict_sharded(path: str, x: Any, *, workers: int, num_threads: int, xnnpack: bool,
-                    backend: str | None, batch: int, name: str) -> np.ndarray | None:
+                    backend: str | None, batch: int, name: str,
+                    min_seconds: float = 0.0) -> np.ndarray | None:
     """:func:`tflbench.scale.predict_sharded` as Ray tasks: the ``.tflite`` goes to the
     object store once, each shard's rows once, each shard's outputs come back. Shards are cut
     at batch boundaries into at least ``workers`` parts of at most :data:`SHARD_BYTES` of
     inputs, at most two per worker in flight; ``None`` when the rows are too few."""
     n = len(x)
     if workers < 2 or n < 2 * MIN_ROWS_PER_SHARD:
+        return None
+    if min_seconds > 0 and estimated_seconds(path, x, num_threads=num_threads, xnnpack=xnnpack,
+                                             backend=backend, batch=batch,
+                                             name=name) < min_seconds:
         return None
     row_bytes = max(1, int(np.prod(x.shape[1:])) * 4)
     parts = max(min(workers, n // MIN_ROWS_PER_SHARD), -(-n * row_bytes // SHARD_BYTES))
