@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from tflbench.errors import ConfigError, GateError
-from tflbench.records import ModelRecord, ModeRecord, ResultsDocument
+from tflbench.records import ModeRecord, ResultsDocument, iter_mode_records
 
 #: The name of the check that requires a mode to convert and run.
 REQUIRE_CONVERSION = "require_conversion"
@@ -424,20 +424,6 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def _iter_modes(doc: ResultsDocument | Mapping[str, Any]
-                ) -> Iterator[tuple[ModelRecord, ModeRecord]]:
-    """Every (model, mode) record of a document, typed; a dict needs only its ``models``."""
-    if isinstance(doc, ResultsDocument):
-        yield from doc.iter_modes()
-        return
-    from tflbench.results import _clean
-
-    for i, raw in enumerate(doc.get("models") or []):
-        model = ModelRecord.from_dict(_clean(raw), f"models[{i}]")
-        for rec in model.modes:
-            yield model, rec
-
-
 def _typed(rec: ModeRecord | Mapping[str, Any]) -> ModeRecord:
     return rec if isinstance(rec, ModeRecord) else ModeRecord.from_dict(rec, "mode record")
 
@@ -503,7 +489,7 @@ def evaluate(doc: ResultsDocument | Mapping[str, Any],
     """Evaluate every model/mode of a results document against ``thresholds``."""
     thresholds = thresholds or Thresholds()
     out: list[CheckResult] = []
-    for model, rec in _iter_modes(doc):
+    for model, rec in iter_mode_records(doc):
         checks = check_record(model.name, rec, thresholds.limits(model.name, rec.mode))
         if rec.device is not None:  # a merged document: say which device each line is about
             checks = [replace(c, line=c.line.replace(f"{model.name}/{rec.mode}:",
@@ -521,7 +507,7 @@ def apply(doc: dict[str, Any], thresholds: Thresholds | None = None) -> list[Che
     warnings = list(doc.get("warnings") or [])
     from tflbench.resolution import resolution_warnings
 
-    for line in resolution_warnings(doc, thresholds):
+    for line in resolution_warnings(doc, thresholds or Thresholds()):
         if line not in warnings:
             warnings.append(line)
     if warnings:

@@ -19,6 +19,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -549,3 +550,35 @@ def json_schema() -> dict[str, Any]:
         **doc,
         "$defs": dict(sorted(defs.items())),
     }
+
+
+def iter_mode_records(doc: ResultsDocument | Mapping[str, Any]
+                ) -> Iterator[tuple[ModelRecord, ModeRecord]]:
+    """Every (model, mode) record of a document, typed; a dict needs only its ``models``."""
+    if isinstance(doc, ResultsDocument):
+        yield from doc.iter_modes()
+        return
+    for i, raw in enumerate(doc.get("models") or []):
+        model = ModelRecord.from_dict(clean_json(raw), f"models[{i}]")
+        for rec in model.modes:
+            yield model, rec
+
+
+def clean_json(obj: Any) -> Any:
+    """Make ``obj`` strict JSON: numpy scalars/arrays to Python, NaN/inf to None."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a hard dependency
+        np = None  # type: ignore[assignment]
+    if isinstance(obj, dict):
+        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean_json(v) for v in obj]
+    if np is not None:
+        if isinstance(obj, np.ndarray):
+            return clean_json(obj.tolist())
+        if isinstance(obj, np.generic):
+            obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

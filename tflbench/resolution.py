@@ -8,10 +8,12 @@ the threshold, the modes and about how many samples would resolve it at the meas
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tflbench.gates import Thresholds, _iter_modes
-from tflbench.records import ResultsDocument
+from tflbench.records import ResultsDocument, iter_mode_records
+
+if TYPE_CHECKING:
+    from tflbench.gates import Thresholds
 
 
 def _scaled_half_width(table: Any, n: int) -> float:
@@ -40,7 +42,7 @@ def _paired_needed(table: Any, limit: float, cap: int = 10_000_000) -> int | Non
 
 
 def resolution_warnings(doc: ResultsDocument | Mapping[str, Any],
-                        thresholds: Thresholds | None = None) -> list[str]:
+                        thresholds: Thresholds) -> list[str]:
     """One line per (model, threshold) whose evaluation set is too small to resolve it: the
     95% interval's half-width is larger than the threshold (``max_accuracy_drop``: the paired
     interval of the change; ``min_top1_agreement``: the Wilson interval against ``1 - limit``).
@@ -48,9 +50,8 @@ def resolution_warnings(doc: ResultsDocument | Mapping[str, Any],
     measured rates (docs/metrics-and-timing.md, "Resolution")."""
     from tflbench import stats
 
-    thresholds = thresholds or Thresholds()
     worst: dict[tuple[str, str, float], tuple[int | None, float, list[str], int]] = {}
-    for model, rec in _iter_modes(doc):
+    for model, rec in iter_mode_records(doc):
         limits = thresholds.limits(model.name, rec.mode)
         acc, agr = rec.accuracy, rec.agreement
         if acc is not None and acc.delta_ci95 and limits.max_accuracy_drop and \

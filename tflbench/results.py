@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from tflbench import __version__
 from tflbench.errors import ResultsError
 from tflbench.fileio import atomic_write_text
-from tflbench.records import SCHEMA, SCHEMA_VERSION, ResultsDocument
+from tflbench.records import SCHEMA, SCHEMA_VERSION, ResultsDocument, clean_json
 
 
 def new_document(
@@ -42,24 +41,7 @@ def new_document(
     }
 
 
-def _clean(obj: Any) -> Any:
-    """Make ``obj`` strict JSON: numpy scalars/arrays to Python, NaN/inf to None."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a hard dependency
-        np = None  # type: ignore[assignment]
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            return _clean(obj.tolist())
-        if isinstance(obj, np.generic):
-            obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+_clean = clean_json  # the one JSON cleaner lives with the records
 
 
 def to_json(doc: dict[str, Any]) -> str:

@@ -69,14 +69,15 @@ def test_self_killing_runtime_fails_one_mode_in_measure(monkeypatch: pytest.Monk
 def test_a_hung_mode_is_stopped_at_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     def predict(self: runtime.Runner, x: object, batch_size: int = 64) -> object:
         if "/ int8 " in self.name:
-            time.sleep(60)
+            time.sleep(120)
         return _predict(self, x, batch_size)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runtime.Runner, "predict", predict)
-    doc = measure_bundle(FIXTURE, latency=FAST, sweep=False, e2e=False, mode_timeout=3.0)
+    # generous: the other modes must finish well within it even on a loaded machine
+    doc = measure_bundle(FIXTURE, latency=FAST, sweep=False, e2e=False, mode_timeout=30.0)
     modes = {r["mode"]: r for r in doc["models"][0]["modes"]}
     assert modes["int8"]["status"] == "failed" and modes["int8"]["stage"] == "timeout"
-    assert "did not finish within 3 s" in modes["int8"]["error"]
+    assert "did not finish within 30 s" in modes["int8"]["error"]
     assert modes["fp32"]["status"] == "ok"
 
 
