@@ -41,9 +41,44 @@ def test_failed_download_is_wrapped(tmp_path, monkeypatch):
         return b
 
     monkeypatch.setattr(tfds, "builder", builder)
+    import tflbench.data.network as network
+
+    monkeypatch.setattr(network, "offline_reason", lambda *a, **k: None)  # "online"
     with pytest.raises(DataError, match=r"could not be downloaded \(Name or service not known\)"):
         tfds_source.load("mnist", data_dir=tmp_path)
     assert calls == ["mnist"]
+
+
+def test_offline_fails_fast_without_trying_to_download(tmp_path, monkeypatch):
+    real_builder = tfds.builder
+    calls = []
+
+    def builder(name, **kwargs):
+        b = real_builder(name, **kwargs)
+        b.download_and_prepare = lambda *a, **k: calls.append(name)
+        return b
+
+    monkeypatch.setattr(tfds, "builder", builder)
+    monkeypatch.setenv("TFLBENCH_OFFLINE", "1")
+    with pytest.raises(DataError, match=r"could not be downloaded \(TFLBENCH_OFFLINE is set\)"):
+        tfds_source.load("mnist", data_dir=tmp_path)
+    assert calls == []
+
+
+def test_offline_reason_from_a_failed_lookup(monkeypatch):
+    import socket
+
+    import tflbench.data.network as network
+
+    monkeypatch.delenv("TFLBENCH_OFFLINE", raising=False)
+
+    def fail(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(network.socket, "getaddrinfo", fail)
+    assert "cannot be resolved" in network.offline_reason("data.example")
+    monkeypatch.setattr(network.socket, "getaddrinfo", lambda *a, **k: [])
+    assert network.offline_reason("data.example") is None
 
 
 def test_unknown_dataset_is_a_config_error(tmp_path):

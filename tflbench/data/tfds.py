@@ -158,6 +158,11 @@ def _open(tfds: Any, builder: Any, name: str, root: str, split_list: list[str],
         ) from None
     if not download:
         raise DataError(offline_message(name, root, "no prepared data found; downloading is off"))
+    from tflbench.data.network import offline_reason
+
+    reason = offline_reason()  # seconds, not minutes of TFDS retries, when offline
+    if reason is not None:
+        raise DataError(offline_message(name, root, reason))
     try:
         builder.download_and_prepare()
     except Exception as exc:  # network, missing extras, permission errors...
