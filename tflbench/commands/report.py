@@ -148,7 +148,11 @@ def main(args: argparse.Namespace) -> int:
                                            "max_accuracy_drop", "min_top1_agreement")}
     wants = any(v is not None for v in limits.values()) or args.prefer is not None
     if wants or (fmt == "json" and not doc.get("recommendation")):
-        doc["recommendation"] = recommend(doc, prefer=args.prefer or "size", **limits)
+        from tflbench.reports.crossarch import without_emulated_latency
+
+        # emulated latency never ranks a mode
+        ranked = without_emulated_latency(doc)
+        doc["recommendation"] = recommend(ranked, prefer=args.prefer or "size", **limits)
     if args.baseline:
         doc["baseline"] = compare(doc, load_source(args.baseline), path=str(args.baseline))
 

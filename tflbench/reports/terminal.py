@@ -197,7 +197,10 @@ def _class_line(label: str, c: ClassDrop, style: str, multi: bool) -> Text:
 
 def render(doc: dict[str, Any], console: Console | None = None) -> None:
     """Print the report of ``doc`` to ``console`` (a new stdout console when None)."""
+    from tflbench.reports import crossarch
+
     console = console or make_console()
+    doc = crossarch.without_emulated_latency(doc)  # emulated latency is no latency figure
     rows = build_rows(doc)
     for w in merge_warnings(doc):
         console.print(Text("warning: " + w, style="yellow"))
@@ -244,6 +247,9 @@ def render(doc: dict[str, Any], console: Console | None = None) -> None:
                            style="dim"))
     from tflbench.reports import quantization
 
+    if crossarch.applies(doc):  # where architectures disagree, sample by sample
+        for arch_line in crossarch.text_lines(crossarch.compare(doc)):
+            console.print(Text(arch_line))
     for table in quantization.terminal_tables(doc):  # converter vs quantizer, attribution
         console.print(table)
     gates = doc.get("gates")
