@@ -124,10 +124,8 @@ def _delta(after: int | None, before: int | None) -> int | None:
 def _latency_record(stats: timing.LatencyStats, *, threads: int | None, xnnpack: bool,
                     init_us: float | None, first_invoke_us: float | None, samples: bool,
                     what: str) -> LatencyRecord:
-    d = stats.to_dict(include_samples=samples)
-    d.update(threads=threads, xnnpack=xnnpack, init_us=init_us,
-             first_invoke_us=first_invoke_us, measures=what)
-    return LatencyRecord.from_dict(d, "latency")
+    return LatencyRecord.from_stats(stats, threads=threads, xnnpack=xnnpack, init_us=init_us,
+                                    first_invoke_us=first_invoke_us, samples=samples, what=what)
 
 
 def _load(path: Path, x0: np.ndarray, threads: int, xnnpack: bool, opts: EvalOptions,

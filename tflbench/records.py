@@ -209,6 +209,16 @@ class LatencyRecord(Record):
     emulated: bool | None = _omit()
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_stats(cls, stats: Any, *, threads: int | None, xnnpack: bool,
+                   init_us: float | None, first_invoke_us: float | None, samples: bool,
+                   what: str) -> LatencyRecord:
+        """The record of :class:`tflbench.timing.LatencyStats` and how they were measured."""
+        d = stats.to_dict(include_samples=samples)
+        d.update(threads=threads, xnnpack=xnnpack, init_us=init_us,
+                 first_invoke_us=first_invoke_us, measures=what)
+        return cls.from_dict(d, "latency")
+
 
 @dataclass(frozen=True)
 class OpRecord(Record):

@@ -293,7 +293,7 @@ def _latency_task(model: bytes, x0: np.ndarray, opts: Any, name: str) -> dict[st
     """Load, first invoke, then ``invoke()`` timed: :func:`tflbench.evaluate._evaluate_here`'s
     latency step, on a fresh interpreter (its warm-up runs warm it)."""
     from tflbench import timing
-    from tflbench.evaluate import _latency_record
+    from tflbench.records import LatencyRecord
     from tflbench.runtime import Runner
 
     runner = Runner(model, num_threads=opts.num_threads, xnnpack=opts.xnnpack,
@@ -302,7 +302,7 @@ def _latency_task(model: bytes, x0: np.ndarray, opts: Any, name: str) -> dict[st
     first_ns, _ = timing.measure_once_ns(runner.invoke)
     runner.set_single_input(x0)
     stats = timing.measure(runner.invoke, opts.latency)
-    return _latency_record(stats, threads=opts.num_threads, xnnpack=opts.xnnpack,
+    return LatencyRecord.from_stats(stats, threads=opts.num_threads, xnnpack=opts.xnnpack,
                            init_us=runner.init_us, first_invoke_us=first_ns / 1000.0,
                            samples=opts.keep_samples, what="invoke").to_dict()
 

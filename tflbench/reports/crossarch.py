@@ -572,7 +572,7 @@ def text_lines(cross: CrossArch) -> list[str]:
 
 
 def _md(text: object) -> str:
-    from tflbench.reports.markdown import md
+    from tflbench.reports.escape import md
 
     return md(text)
 

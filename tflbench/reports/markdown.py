@@ -9,11 +9,11 @@ escaped for GitHub-flavoured Markdown (no raw HTML, no table breakage).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from tflbench.reports import crossarch
 from tflbench.reports.baseline import baseline_info, change_rows
+from tflbench.reports.escape import md
 from tflbench.reports.table import (
     DASH,
     build_rows,
@@ -35,15 +35,6 @@ from tflbench.reports.table import (
     significant_classes,
     verdict,
 )
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
-
-def md(text: object) -> str:
-    """Escape ``text`` for a Markdown paragraph or table cell."""
-    s = " ".join(str(text).split())
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", s)
 
 
 def _table(header: list[str], rows: list[list[str]], align: list[str] | None = None) -> list[str]:
