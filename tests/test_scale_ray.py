@@ -40,7 +40,6 @@ def local_ray():
     ray.shutdown()
 
 
-@pytest.mark.slow  # 71-165 s on a loaded 2-core machine (Ray start-up, TF in each worker)
 def test_ray_executor_equals_the_one_process_run(local_ray, tiny_model_file: Path,
                                                  digits_npz: Path, tmp_path: Path) -> None:
     whole = _run(tiny_model_file, digits_npz, tmp_path / "whole", tmp_path / "c1",
