@@ -73,9 +73,10 @@ class RunSettings:
     isolate: bool = False
     #: Seconds one mode's runtime work may take (implies isolation); None: no limit.
     mode_timeout: float | None = None
-    #: Worker processes for conversions and evaluation shards (None: every usable core,
-    #: capped by memory; 1: everything in this process). Latency is always timed alone.
-    jobs: int | None = None
+    #: Worker processes for conversions and evaluation shards (1, the default: everything in
+    #: this process, the fastest on 2 cores for small models, docs/scale.md; None: every usable
+    #: core or TFLBENCH_JOBS, capped by memory). Latency is always timed alone.
+    jobs: int | None = 1
     #: ``(I, N)``: run only the I-th of N deterministic parts of the (model, mode) jobs.
     shard: tuple[int, int] | None = None
     #: Where the parallel work runs: "local" (this machine's processes) or "ray" (a Ray

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,9 +67,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--device", default=None, help="device label in results (default hostname)")
     sc = parser.add_argument_group("scale")
     sc.add_argument("--jobs", type=int, default=None, metavar="N",
-                    help="worker processes for conversions and evaluation shards (default: "
-                         "every usable core, capped by memory; 1: all in this process). "
-                         "Latency is always timed with nothing else running")
+                    help="worker processes for conversions and evaluation shards (default 1, "
+                         "or TFLBENCH_JOBS: all in this process, the fastest on 2 cores for "
+                         "small models; 0: every usable core, capped by memory). Latency is "
+                         "always timed with nothing else running")
     sc.add_argument("--shard", default=None, metavar="I/N",
                     help="run the I-th of N deterministic parts of the (model, mode) jobs, for "
                          "a CI matrix; merge with 'tflbench report --format json -o "
@@ -140,7 +142,9 @@ def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
         from tflbench.scale import plan_jobs
 
         plan_jobs(args.jobs)  # validates
-        changes["jobs"] = args.jobs or None
+        changes["jobs"] = args.jobs or None  # 0: every usable core
+    elif os.environ.get("TFLBENCH_JOBS", "").strip():
+        changes["jobs"] = None  # scale.plan_jobs reads it
     if getattr(args, "shard", None):
         from tflbench.scale import parse_shard
 
