@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scale_helpers import figures as _figures
+from scale_helpers import run_cli as _run
 
 from tflbench import scale
 from tflbench.cli import main as cli_main
@@ -68,20 +70,6 @@ def test_merge_shards_refuses_an_incomplete_set() -> None:
     doc = {"settings": {"shard": {"index": 1, "count": 2}}, "models": []}
     with pytest.raises(ResultsError, match="do not make one run"):
         scale.merge_shards([doc])
-
-
-def _run(model: Path, data: Path, out: Path, cache: Path, *extra: str) -> dict:
-    rc = cli_main(["run", "--model", str(model), "--data", f"npz:{data}", "--modes",
-                   "fp32,dynamic,int8", "--quiet", "--report-dir", str(out),
-                   "--cache-dir", str(cache), *extra])
-    assert rc == 0
-    return json.loads((out / "results.json").read_text())
-
-
-def _figures(doc: dict) -> dict:
-    return {(m["name"], r["mode"]): (r["agreement"], r["accuracy"]["accuracy"],
-                                     r["accuracy"]["delta_ci95"], r["file"]["sha256"])
-            for m in doc["models"] for r in m["modes"]}
 
 
 def test_two_shards_merged_equal_the_unsharded_run(tiny_model_file: Path, digits_npz: Path,

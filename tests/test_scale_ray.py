@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 import pytest
+from scale_helpers import figures as _figures
+from scale_helpers import run_cli as _run
 
-from tflbench.cli import main as cli_main
 from tflbench.errors import ConfigError
-
-
-def _run(model: Path, data: Path, out: Path, cache: Path, *extra: str) -> dict:
-    rc = cli_main(["run", "--model", str(model), "--data", f"npz:{data}", "--modes",
-                   "fp32,dynamic,int8", "--quiet", "--report-dir", str(out),
-                   "--cache-dir", str(cache), *extra])
-    assert rc == 0
-    return json.loads((out / "results.json").read_text())
-
-
-def _figures(doc: dict) -> dict:
-    return {(m["name"], r["mode"]): (r["agreement"], r["accuracy"]["accuracy"],
-                                     r["accuracy"]["delta_ci95"], r["file"]["sha256"])
-            for m in doc["models"] for r in m["modes"]}
 
 
 @pytest.fixture(scope="module")
