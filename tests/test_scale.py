@@ -66,6 +66,64 @@ def test_sharded_predictions_are_identical(tflite_by_mode, digits, tmp_path: Pat
                                  backend=None, batch=64, name="small") is None
 
 
+def test_threaded_predictions_are_identical(tflite_by_mode, digits, tmp_path: Path) -> None:
+    from tflbench.runtime import Runner
+
+    x = np.concatenate([digits.train.x, digits.val.x, digits.test.x])  # 1,797 rows
+    for mode in ("fp32", "int8", "int16x8"):
+        path = tmp_path / f"{mode}.tflite"
+        path.write_bytes(tflite_by_mode[mode])
+        one = Runner(path).predict(x, batch_size=64)
+        for workers in (2, 3):
+            threaded = scale.predict_threaded(str(path), x, workers=workers, num_threads=1,
+                                              xnnpack=True, backend=None, batch=64, name=mode)
+            assert threaded is not None
+            np.testing.assert_array_equal(threaded, one)
+    # One batch or less: not worth a second interpreter, the caller evaluates in process.
+    assert scale.predict_threaded(str(path), x[:64], workers=2, num_threads=1, xnnpack=True,
+                                  backend=None, batch=64, name="small") is None
+
+
+def test_a_failing_thread_fails_the_evaluation(tflite_by_mode, tmp_path: Path) -> None:
+    from tflbench.errors import TflbenchError
+
+    path = tmp_path / "fp32.tflite"
+    path.write_bytes(tflite_by_mode["fp32"])
+    wrong = np.zeros((300, 5, 5, 1), np.float32)  # the model takes 8x8x1
+    with pytest.raises(TflbenchError, match="shape"):
+        scale.predict_threaded(str(path), wrong, workers=2, num_threads=1, xnnpack=True,
+                               backend=None, batch=64, name="fp32")
+
+
+def test_parallel_cold_run_trains_in_workers_and_matches_jobs_1(tmp_path: Path) -> None:
+    """A recipe trained in a worker process (TensorFlow's default threads there too) is the
+    model ``--jobs 1`` trains: the same weights and the same figures. (Layer names, hence
+    file digests, follow how many layers the process made before: a fresh worker's differ.)"""
+    docs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}"
+        assert cli_main(["run", "--recipe", "digits-cnn", "--param", "epochs=2", "--modes",
+                         "fp32,int8", "--quiet", "--jobs", jobs, "--report-dir", str(out),
+                         "--cache-dir", str(tmp_path / f"cache-{jobs}")]) == 0
+        docs[jobs] = json.loads((out / "results.json").read_text())
+    scheduling = docs["2"]["settings"]["scheduling"]
+    assert (scheduling["workers"], scheduling["training"]) == (2, "process pool")
+    assert docs["1"]["settings"]["scheduling"]["training"] == "in process"
+    import keras
+
+    weights = [keras.models.load_model(next((tmp_path / f"cache-{jobs}" / "models")
+                                            .glob("*.keras"))).get_weights()
+               for jobs in ("1", "2")]
+    assert len(weights[0]) == len(weights[1]) > 0
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    def figures(doc: dict) -> list:
+        return [(r["mode"], r["agreement"], r["accuracy"]) for r in doc["models"][0]["modes"]]
+
+    assert figures(docs["2"]) == figures(docs["1"])
+
+
 def test_merge_shards_refuses_an_incomplete_set() -> None:
     doc = {"settings": {"shard": {"index": 1, "count": 2}}, "models": []}
     with pytest.raises(ResultsError, match="do not make one run"):

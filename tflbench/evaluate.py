@@ -75,8 +75,9 @@ class EvalOptions:
     isolate: bool = False
     #: Seconds the runtime work of one mode may take (implies ``isolate``); None: no limit.
     timeout: float | None = None
-    #: Processes the rows are sharded over for step 3 (tflbench.scale.predict_sharded);
-    #: the outputs are identical to one interpreter's.
+    #: Interpreters the rows are shared among for step 3 (tflbench.scale.predict_threaded:
+    #: one per thread; Ray tasks with the ray executor); the outputs are identical to one
+    #: interpreter's.
     eval_workers: int = 1
     #: Where shards run and latency is timed: "local" (here) or "ray" (tflbench.scale_ray).
     executor: str = "local"
@@ -235,15 +236,20 @@ def _evaluate_here(p: Path, ref: Reference, opts: EvalOptions, label: str, say: 
         stage = "evaluate"
         say("evaluating")
         outputs = None
-        if opts.eval_workers > 1:
-            from tflbench.scale import MIN_SHARDED_SECONDS, predict_sharded
+        if opts.eval_workers > 1 and opts.executor == "ray":  # scale: the shards as Ray tasks
+            from tflbench.scale import MIN_SHARDED_SECONDS
+            from tflbench.scale_ray import predict_sharded
 
-            if opts.executor == "ray":  # scale: the shards as Ray tasks
-                from tflbench.scale_ray import predict_sharded  # type: ignore[no-redef]
             outputs = predict_sharded(str(p), ref.x, workers=opts.eval_workers,
                                       num_threads=opts.num_threads, xnnpack=opts.xnnpack,
                                       backend=opts.backend, batch=opts.batch_size, name=label,
                                       min_seconds=MIN_SHARDED_SECONDS)  # scale: worth it only then
+        elif opts.eval_workers > 1:  # scale: one interpreter per thread, batches from a queue
+            from tflbench.scale import predict_threaded
+
+            outputs = predict_threaded(str(p), ref.x, workers=opts.eval_workers,
+                                       num_threads=opts.num_threads, xnnpack=opts.xnnpack,
+                                       backend=opts.backend, batch=opts.batch_size, name=label)
         if outputs is None:
             outputs = runner.predict(ref.x, batch_size=opts.batch_size)
         metrics.check_finite(outputs, label)

@@ -213,11 +213,17 @@ class _SubjectRun:
                 self._model = self.subject.build_model(self.dataset, self.cache, self.progress)
         return self._model
 
+    def load_data(self) -> Dataset:
+        """The subject's dataset, loaded once."""
+        if getattr(self, "dataset", None) is None:
+            self.progress(self.subject.name, None, "loading data")
+            self.stage = "data"
+            self.dataset = self.subject.load_dataset()
+        return self.dataset
+
     def prepare(self) -> None:
         s = self.subject
-        self.progress(s.name, None, "loading data")
-        self.stage = "data"
-        self.dataset = s.load_dataset()
+        self.load_data()
         self.stage = "model"
         self.eval, self.eval_index = _eval_split(self.dataset, self.settings)
         mkey = s.model_key(self.dataset)
@@ -459,38 +465,112 @@ def _finish(sr: _SubjectRun) -> ModelRecord:
     return record()
 
 
+def _conversion_jobs(sr: _SubjectRun) -> list[tuple[tuple[Any, ...], Mode]]:
+    """The converter modes of a prepared subject not yet in the cache, as worker jobs (model
+    file, safe_mode, mode, calibration rows, name); quantizer modes start from the fp32 file
+    and are made in process."""
+    source = sr.model_file()
+    if source is None:
+        return []
+    return [((str(source[0]), source[1], mode, sr.rep, sr.subject.name), mode)
+            for mode in sr.settings.modes
+            if getattr(mode, "tool", "converter") == "converter"
+            and sr.cache.get("tflite", sr.conversion_key(mode), ".tflite") is None]
+
+
+def _conversion_done(sr: _SubjectRun, mode: Mode, result: Any, progress: Progress) -> None:
+    if isinstance(result, BaseException):
+        sr.conversion_errors[mode.name] = result
+        progress(sr.subject.name, mode.name, "conversion failed")
+    else:
+        sr.store_conversion(mode, *result)
+        progress(sr.subject.name, mode.name, "converted")
+
+
 def _convert_ahead(runs: list[_SubjectRun], workers: int, progress: Progress) -> None:
-    """Convert every (subject, mode) pair not yet in the cache on ``workers`` processes."""
-    from tflbench.scale import convert_parallel
+    """Convert every (subject, mode) pair not yet in the cache as Ray tasks."""
+    from tflbench.scale_ray import convert_parallel
 
-    if runs and runs[0].settings.executor == "ray":  # scale: conversions as Ray tasks
-        from tflbench.scale_ray import convert_parallel  # type: ignore[no-redef]
-    jobs, owners = [], []
-    for sr in runs:
-        source = sr.model_file()
-        if source is None:
-            continue
-        for mode in sr.settings.modes:
-            if getattr(mode, "tool", "converter") != "converter" or \
-                    sr.cache.get("tflite", sr.conversion_key(mode), ".tflite") is not None:
-                continue  # quantizer modes start from the fp32 file: made in process
-            jobs.append((str(source[0]), source[1], mode, sr.rep, sr.subject.name))
-            owners.append((sr, mode))
-    if len(jobs) < 2:
+    pairs = [(sr, job, mode) for sr in runs for job, mode in _conversion_jobs(sr)]
+    if len(pairs) < 2:
         return  # nothing to gain from a pool
-
-    def done(i: int, result: Any) -> None:
-        sr, mode = owners[i]
-        if isinstance(result, BaseException):
-            sr.conversion_errors[mode.name] = result
-            progress(sr.subject.name, mode.name, "conversion failed")
-        else:
-            sr.store_conversion(mode, *result)
-            progress(sr.subject.name, mode.name, "converted")
-
-    for sr, mode in owners:
+    for sr, _, mode in pairs:
         progress(sr.subject.name, mode.name, f"converting ({workers} workers)")
-    convert_parallel(jobs, workers, done)
+    convert_parallel([job for _, job, _ in pairs], workers,
+                     lambda i, result: _conversion_done(pairs[i][0], pairs[i][2], result,
+                                                        progress))
+
+
+def _import_in_background(module: str) -> None:
+    """Start importing ``module`` on a thread while this one waits for workers (an import
+    made later in the main thread waits for it, then finds it done)."""
+    import importlib
+    import sys
+    import threading
+
+    if module not in sys.modules:
+        threading.Thread(target=importlib.import_module, args=(module,), daemon=True,
+                         name=f"tflbench-import-{module}").start()
+
+
+def _prepare_ahead(runs: list[_SubjectRun], workers: int,
+                   progress: Progress) -> list[ModelRecord | None]:
+    """:func:`_prepare` for every subject with a pool of ``workers`` processes: recipe models
+    not yet in the cache train on the pool side by side; each subject is prepared here (Keras
+    reference, calibration rows) as soon as its model is ready, and its conversions go to the
+    pool at once, so conversions of one subject overlap the training of the next. Returns the
+    failure record (or ``None``) of each subject, in order."""
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+    from tflbench.scale import _convert_job, _train_job, conversion_pool
+
+    failed: list[ModelRecord | None] = [None] * len(runs)
+    training: dict[Future[Any], int] = {}
+    converting: dict[Future[Any], tuple[_SubjectRun, Mode]] = {}
+
+    def prepare(i: int) -> set[Future[Any]]:
+        sr = runs[i]
+        failed[i] = _prepare(sr)
+        if failed[i] is not None:
+            return set()
+        new = set()
+        for job, mode in _conversion_jobs(sr):
+            progress(sr.subject.name, mode.name, f"converting ({workers} workers)")
+            fut = pool.submit(_convert_job, *job)
+            converting[fut] = (sr, mode)
+            new.add(fut)
+        return new
+
+    with conversion_pool(workers) as pool:
+        _import_in_background("tensorflow")  # this process needs it once the first model is ready
+        for i, sr in enumerate(runs):
+            if sr.subject.rebuild is None or not sr.cache.enabled:
+                continue
+            try:
+                sr.load_data()
+                untrained = sr.model_file() is None
+            except Exception:  # noqa: BLE001 - _prepare reports it
+                continue
+            if untrained:
+                sr.progress(sr.subject.name, None, "training (worker process)")
+                training[pool.submit(_train_job, sr.subject.rebuild, str(sr.cache.root))] = i
+        pending: set[Future[Any]] = set(training)
+        for i in range(len(runs)):
+            if i not in training.values():
+                pending |= prepare(i)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                if fut in training:
+                    # A failed worker leaves the model untrained: _prepare trains it here and
+                    # reports the error there if it fails again.
+                    pending |= prepare(training[fut])
+                else:
+                    sr, mode = converting[fut]
+                    exc = fut.exception()
+                    _conversion_done(sr, mode, exc if exc is not None else fut.result(),
+                                     progress)
+    return failed
 
 
 def evaluation_arrays(subject: Subject, settings: RunSettings, cache: Cache | None = None
@@ -536,8 +616,9 @@ def run(subjects: Sequence[Subject], settings: RunSettings,
     doc = new_document(env, settings.to_dict(), settings.device)
     doc["settings"]["scheduling"] = {
         **plan.to_dict(),
+        "training": "process pool" if plan.workers > 1 else "in process",
         "conversions": "process pool" if plan.workers > 1 else "in process",
-        "evaluation": "row shards on worker processes" if plan.workers > 1 else "in process",
+        "evaluation": "interpreter threads" if plan.workers > 1 else "in process",
         "latency": "each mode alone, after its parallel work, in this process",
     }
     if settings.executor == "ray":
@@ -547,17 +628,21 @@ def run(subjects: Sequence[Subject], settings: RunSettings,
     selected = set(shard_jobs([(s.name, m.name) for s in subjects for m in settings.modes],
                               settings.shard))
     try:
-        runs: list[tuple[_SubjectRun, ModelRecord | None]] = []
+        srs: list[_SubjectRun] = []
         for subject in subjects:
             modes = tuple(m for m in settings.modes if (subject.name, m.name) in selected)
             if not modes:
                 continue
             sr = _SubjectRun(subject, settings.replace(modes=modes), cache, progress)
             sr.eval_workers = plan.workers
-            runs.append((sr, _prepare(sr)))
-        if plan.workers > 1:
-            _convert_ahead([sr for sr, failed in runs if failed is None], plan.workers,
-                           progress)
+            srs.append(sr)
+        if plan.workers > 1 and settings.executor != "ray":
+            runs = list(zip(srs, _prepare_ahead(srs, plan.workers, progress), strict=True))
+        else:
+            runs = [(sr, _prepare(sr)) for sr in srs]
+            if plan.workers > 1:
+                _convert_ahead([sr for sr, failed in runs if failed is None], plan.workers,
+                               progress)
         for sr, failed in runs:
             doc["models"].append((failed or _finish(sr)).to_dict())
             for line in doc["models"][-1].get("warnings") or []:

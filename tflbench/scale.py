@@ -6,9 +6,13 @@
   like an unsharded run.
 * :func:`convert_parallel` converts independent (model, mode) pairs in a pool of worker
   processes (TensorFlow in each, started from a fork server that imported it once).
-* :func:`predict_sharded` evaluates one ``.tflite`` over the rows in contiguous shards on
-  several processes, each with its own interpreter; the shards are cut at batch boundaries, so
-  the outputs are bit-identical to one interpreter's.
+* :func:`predict_threaded` evaluates one ``.tflite`` over the rows on several threads, each
+  with its own interpreter, taking batches from one queue (``invoke()`` releases the GIL, so
+  the threads run on separate cores); the default, as it costs no fork and no copy.
+* :func:`predict_sharded` does the same in contiguous shards on forked processes (kept for
+  comparison and for runtimes that hold the GIL while invoking).
+
+Both cut the rows at batch boundaries, so the outputs are bit-identical to one interpreter's.
 
 Latency is never timed here: the pipeline times each mode after its parallel work has ended,
 with nothing else running (``settings.scheduling`` in the results says so).
@@ -190,13 +194,32 @@ def _convert_job(model_path: str, safe_mode: bool, mode: Any, rep: np.ndarray,
     return outcome.tflite, outcome.record()
 
 
+def _train_job(rebuild: dict[str, Any], cache_root: str) -> str:
+    """Train a recipe subject (``Subject.rebuild``) into the cache; the model file's path."""
+    from tflbench.cache import Cache
+    from tflbench.capture import captured_fds
+    from tflbench.subjects import subject_from_recipe
+
+    subject = subject_from_recipe(rebuild["name"], rebuild["dataset"],
+                                  subject_name=rebuild["subject_name"], **rebuild["params"])
+    cache = Cache(cache_root)
+    ds = subject.load_dataset()
+    with captured_fds((2,)):
+        subject.build_model(ds, cache, lambda *_: None)
+    return str(cache.path("models", subject.model_key(ds), ".keras"))
+
+
 def conversion_pool(workers: int) -> Any:
-    """A process pool whose workers start from a fork server that imported TensorFlow once."""
+    """A process pool for training and conversions, its workers forked from a server that
+    imported TensorFlow once. TensorFlow keeps its default thread pools in each worker (as many
+    threads as usable cores, as in the main process): a recipe trains to the same weights as
+    with ``--jobs 1`` (fewer threads change the order of float sums, hence the weights), and
+    sharing the cores cost no wall time on the default run (measured; docs/scale.md)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["tflbench.convert", "tflbench.models.loader"])
+    ctx.set_forkserver_preload(["tensorflow", "tflbench.convert", "tflbench.models.loader"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
@@ -230,6 +253,50 @@ def shard_bounds(n: int, shards: int, batch: int) -> list[tuple[int, int]]:
         if start < stop:
             out.append((start, stop))
     return out
+
+
+def predict_threaded(path: str, x: Any, *, workers: int, num_threads: int, xnnpack: bool,
+                     backend: str | None, batch: int, name: str) -> np.ndarray | None:
+    """The outputs of every row, evaluated by ``workers`` threads, each with its own
+    interpreter, taking the next batch of ``batch`` rows from a shared counter; ``None`` when
+    there are fewer than two batches (the caller evaluates in process). Batches are the same
+    rows one interpreter would see, so the outputs are identical to its outputs."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tflbench.runtime import Runner
+
+    n = len(x)
+    batches = -(-n // batch) if batch > 0 else 0
+    threads = min(workers, batches)
+    if threads < 2:
+        return None
+    parts: list[np.ndarray | None] = [None] * batches
+    lock = threading.Lock()
+    cursor = [0]
+
+    def take() -> int:
+        with lock:
+            k = cursor[0]
+            cursor[0] += 1
+            return k
+
+    def work() -> None:
+        runner = Runner(path, num_threads=num_threads, xnnpack=xnnpack, backend=backend,
+                        name=name)
+        try:
+            while (k := take()) < batches:
+                parts[k] = runner.predict(x[k * batch:min(n, (k + 1) * batch)],
+                                          batch_size=batch)
+        except BaseException:
+            with lock:
+                cursor[0] = batches  # the other threads stop at their next batch
+            raise
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tflbench-eval") as pool:
+        for fut in [pool.submit(work) for _ in range(threads)]:
+            fut.result()
+    return np.concatenate(parts)  # type: ignore[arg-type]
 
 
 #: The rows of the evaluation in progress: forked shard workers inherit them (no copy).

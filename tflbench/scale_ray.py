@@ -146,6 +146,7 @@ def scheduling() -> dict[str, Any]:
     node = _STATE.get("latency_node") or {}
     return {
         "executor": "ray",
+        "training": "in process (the driver)",
         "conversions": "Ray tasks (model and calibration rows through the object store)",
         "evaluation": "row shards as Ray tasks",
         "latency": f"each mode alone, after its parallel work, in a Ray task holding every CPU "

@@ -38,6 +38,9 @@ class Subject:
     build_model: Callable[[Dataset, Cache, Progress], Any]
     safe_mode: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    #: How another process makes the same subject (``subject_from_recipe``'s arguments), so a
+    #: worker can train it (tflbench.scale); ``None`` for subjects that are not trained.
+    rebuild: dict[str, Any] | None = None
 
 
 # ----------------------------------------------------------------------------------- subjects
@@ -93,7 +96,9 @@ def subject_from_recipe(
         return model
 
     return Subject(name=subject_name or recipe.name, source=f"recipe:{recipe.name}",
-                   load_dataset=load_dataset, model_key=key, build_model=build)
+                   load_dataset=load_dataset, model_key=key, build_model=build,
+                   rebuild={"name": name, "dataset": dataset, "subject_name": subject_name,
+                            "params": params})
 
 
 def subject_from_model_file(
