@@ -103,3 +103,32 @@ def test_tune_fixes_the_gate_by_keeping_the_outlier_layer_float(outlier_file, di
     html = (tmp_path / "rep" / "quantization.html").read_text()
     assert 'class="plot attribution"' in html and 'class="plot tuning"' in html
     assert "int8-tuned: tuning path" in (tmp_path / "rep" / "quantization.md").read_text()
+
+
+def test_run_attribute_puts_the_ranking_in_the_results_and_reports(outlier_file, digits_npz,
+                                                                    tmp_path, capsys):
+    from tflbench.cli import main
+
+    rep = tmp_path / "rep"
+    code = main(["run", "--model", str(outlier_file), "--data", f"npz:{digits_npz}",
+                 "--modes", "fp32,int8", "--attribute", "int8", "--quiet",
+                 "--cache-dir", str(tmp_path / "cache"), "--report-dir", str(rep),
+                 "--representative-samples", "100", "--max-eval-samples", "300"])
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads((rep / "results.json").read_text())
+    recs = {r["mode"]: r for r in doc["models"][0]["modes"]}
+    assert recs["int8"]["attribution"]["layers"][0]["layer"] == "squash"
+    assert "attribution" not in recs["fp32"]
+    assert "squash" in (rep / "report.md").read_text()
+    assert 'class="plot attribution"' in (rep / "report.html").read_text()
+
+
+@pytest.mark.parametrize("flag, message", [("fp16", "keeps float activations"),
+                                           ("lq-static-int8", "not among the run's modes")])
+def test_run_attribute_refuses_modes_it_cannot_rank(flag, message, tmp_path, capsys):
+    from tflbench.cli import main
+
+    code = main(["run", "--modes", "fp32,fp16,int8", "--attribute", flag, "--quiet",
+                 "--cache-dir", str(tmp_path / "cache"), "--report-dir", str(tmp_path / "r")])
+    assert code == 2
+    assert message in capsys.readouterr().err

@@ -106,6 +106,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="runtime releases every mode must load on, e.g. 'ai-edge-litert>=2.3' "
                         "'tflite-runtime==2.14' (require_compatible; replaces the config's "
                         "targets)")
+    o.add_argument("--attribute", default=None, metavar="MODES",
+                   help="rank the layers of these quantized modes by their error (per-layer "
+                        "attribution, as 'tflbench diagnose'), e.g. --attribute int8 (modes of "
+                        "the run that quantize activations, or lq- modes)")
     o.add_argument("--demo", action="store_true",
                    help="with --strict and no project config: gate the built-in demo models "
                         "(refused in CI without it)")
@@ -251,6 +255,7 @@ def main(args: argparse.Namespace) -> int:
     from tflbench.verdict import NOT_COMPARED
 
     settings, subjects = settings_and_subjects(args)
+    attribute_modes = _attribute_modes(args, settings)
     if getattr(args, "targets", None):  # checked before any work
         args._project = args._project.with_overrides(targets=args.targets)
     if args.strict and args._project.source is None and not (args.model or args.recipe):
@@ -276,6 +281,15 @@ def main(args: argparse.Namespace) -> int:
     broken = [f"{m['name']}: {m['error']}" for m in doc["models"] if m.get("error")]
     if broken and len(broken) == len(doc["models"]):
         raise TflbenchError("\n".join(broken))  # nothing was measured: just the error
+    if attribute_modes:
+        from tflbench.commands.diagnose import attach_attribution
+
+        def say(message: str) -> None:
+            if not args.quiet:
+                print(message, file=sys.stderr)
+
+        for line in attach_attribution(doc, subjects, settings, attribute_modes, say=say):
+            doc.setdefault("warnings", []).append(line)
     verdict = apply_gates(doc, args._project, baseline_path, strict=args.strict)
     report_dir = Path(settings.report_dir)
     written = write_all(doc, report_dir)
@@ -292,6 +306,29 @@ def main(args: argparse.Namespace) -> int:
     if args.strict:
         verdict.enforce()
     return 0
+
+
+def _attribute_modes(args: argparse.Namespace, settings: Any) -> list[Any]:
+    """The modes of ``--attribute``, checked before any work: each must be one of the run's
+    modes and quantize activations (or be an lq- mode)."""
+    text = getattr(args, "attribute", None)
+    if not text:
+        return []
+    from tflbench.commands.diagnose import attributable
+    from tflbench.modes import resolve_modes
+
+    run_modes = {m.name for m in settings.modes}
+    out = []
+    for mode in resolve_modes(text):
+        if mode.name not in run_modes:
+            raise ConfigError(f"--attribute {mode.name}: not among the run's modes "
+                              f"({', '.join(sorted(run_modes))}). Add it to --modes.")
+        if not attributable(mode):
+            raise ConfigError(f"--attribute {mode.name}: this mode keeps float activations; "
+                              "attribute a full-integer mode (int8, int8-float-io) or an lq- "
+                              "mode.")
+        out.append(mode)
+    return out
 
 
 def _write_partial(doc: dict[str, Any], report_dir: Path) -> int:
