@@ -207,12 +207,16 @@ def attach_attribution(doc: dict[str, Any], subjects: list[Any], settings: Any,
             continue
         q = quant_inputs(subject, settings, samples=samples)
         for mode in wanted:
+            where = f"{subject.name}/{mode.name}"
+
+            def progress(message: str, where: str = where) -> None:
+                if say is not None:
+                    say(f"{where}: {message}")
+
             try:
                 attr = attribute(q.model, mode, q.calibration, q.samples,
                                  reference=q.sample_reference, name=subject.name,
-                                 sample_source="evaluation", probes=probes,
-                                 progress=(lambda m, _w=f"{subject.name}/{mode.name}":
-                                           say(f"{_w}: {m}")) if say else None)
+                                 sample_source="evaluation", probes=probes, progress=progress)
             except TflbenchError as exc:
                 problems.append(f"{subject.name}/{mode.name}: no attribution: {exc}")
                 continue
