@@ -165,6 +165,16 @@ def tflbench_run(args: list[str], env: dict[str, str], memory: dict[str, Any] | 
         memory.setdefault("runs", []).append(mem.to_dict())
 
 
+def _quality(report_dir: Path) -> dict[tuple[str, str], Any]:
+    """Agreement and accuracy per (model, mode) of a run's results.json: what must not change
+    with the number of workers."""
+    import json
+
+    doc = json.loads((report_dir / "results.json").read_text())
+    return {(m["name"], r["mode"]): (r.get("agreement"), (r.get("accuracy") or {}).get("accuracy"))
+            for m in doc["models"] for r in m["modes"]}
+
+
 # ------------------------------------------------------------------------------------ fixtures
 
 
@@ -218,44 +228,55 @@ def _rows(mobilenet: Any, n: int = 8192) -> np.ndarray:
     return np.ascontiguousarray(np.resize(x, (n, *x.shape[1:])))
 
 
-def test_evaluation_two_workers_vs_one(benchmark: Any, mobilenet: Any) -> None:
-    """One mode (fp32) over 8,192 rows: 2 forked shard workers vs one interpreter.
-    Target: >= 1.7x the throughput, identical outputs."""
+@pytest.mark.parametrize("mode", ["fp32", "int16x8"])
+def test_evaluation_two_workers_vs_one(benchmark: Any, mobilenet: Any, mode: str) -> None:
+    """One mode over 8,192 rows: two interpreter threads (what ``--jobs 2`` uses) vs one
+    interpreter; fp32 (about 10 us a row: Python's share per batch is large) and int16x8
+    (reference kernels, about 0.2 ms a row). Target: >= 1.7x the throughput, identical
+    outputs."""
     from tflbench import scale
+    from tflbench.modes import MODES
     from tflbench.runtime import Runner
 
-    x, path = _rows(mobilenet), str(mobilenet.fp32)
+    x = _rows(mobilenet)
+    path = str(mobilenet.fp32 if mode == "fp32" else mobilenet.tflite_path(MODES[mode])[0])
     outs: dict[str, Any] = {}
 
     def two() -> None:
-        outs["two"] = scale.predict_sharded(path, x, workers=2, num_threads=1, xnnpack=True,
-                                            backend=None, batch=64, name="fp32")
+        outs["two"] = scale.predict_threaded(path, x, workers=2, num_threads=1, xnnpack=True,
+                                             backend=None, batch=64, name="fp32")
 
     def one() -> None:
         outs["one"] = Runner(path, num_threads=1).predict(x, batch_size=64)
 
-    r = interleaved(benchmark, two, one, rounds=5, names=("2-workers", "1-worker"),
-                    what="evaluation of 8,192 rows, 2 workers / 1")
+    r = interleaved(benchmark, two, one, rounds=5, names=("2-threads", "1-interpreter"),
+                    what=f"evaluation of 8,192 rows ({mode}), 2 interpreter threads / 1 "
+                         "interpreter")
     benchmark.extra_info["throughput_ratio"] = round(1 / r["ratio"], 3)
     np.testing.assert_array_equal(outs["two"], outs["one"])
 
 
 def test_evaluation_threads_vs_processes(benchmark: Any, mobilenet: Any) -> None:
-    """One interpreter with num_threads=2 vs 2 processes of one thread each, 8,192 rows."""
+    """The same rows on two interpreter threads vs two forked worker processes (one
+    interpreter each): why ``--jobs`` evaluates on threads."""
     from tflbench import scale
-    from tflbench.runtime import Runner
 
     x, path = _rows(mobilenet), str(mobilenet.fp32)
+    outs: dict[str, Any] = {}
 
     def threads() -> None:
-        Runner(path, num_threads=2).predict(x, batch_size=64)
+        outs["threads"] = scale.predict_threaded(path, x, workers=2, num_threads=1,
+                                                 xnnpack=True, backend=None, batch=64,
+                                                 name="fp32")
 
     def processes() -> None:
-        scale.predict_sharded(path, x, workers=2, num_threads=1, xnnpack=True, backend=None,
-                              batch=64, name="fp32")
+        outs["processes"] = scale.predict_sharded(path, x, workers=2, num_threads=1,
+                                                  xnnpack=True, backend=None, batch=64,
+                                                  name="fp32")
 
     interleaved(benchmark, threads, processes, rounds=5, names=("2-threads", "2-processes"),
-                what="evaluation of 8,192 rows, 1 process x 2 threads / 2 processes")
+                what="evaluation of 8,192 rows, 2 interpreter threads / 2 processes")
+    np.testing.assert_array_equal(outs["threads"], outs["processes"])
 
 
 def test_cold_default_run(benchmark: Any, tmp_path: Path) -> None:
@@ -271,8 +292,10 @@ def test_cold_default_run(benchmark: Any, tmp_path: Path) -> None:
                           *extra], _env(), memory[name])
         return go
 
-    interleaved(benchmark, run("parallel"), run("jobs-1", "--jobs", "1"), rounds=2,
-                names=("parallel", "jobs-1"), what="cold default run, every core / --jobs 1")
+    interleaved(benchmark, run("parallel", "--jobs", "0"), run("jobs-1", "--jobs", "1"),
+                rounds=2, names=("parallel", "jobs-1"),
+                what="cold default run, every core / --jobs 1")
+    assert _quality(tmp_path / "parallel") == _quality(tmp_path / "jobs-1")
     for name, m in memory.items():
         peaks = m["runs"]
         m["peak_rss_mib"] = max(p["peak_rss_mib"] for p in peaks)
@@ -346,6 +369,7 @@ def test_resnet8_cifar10_all_cores_vs_one(benchmark: Any, tmp_path: Path) -> Non
                           "--report-dir", str(tmp_path / name), *extra], _env())
         return go
 
-    interleaved(benchmark, run("parallel"), run("jobs-1", "--jobs", "1"), rounds=2,
-                names=("parallel", "jobs-1"),
+    interleaved(benchmark, run("parallel", "--jobs", "0"), run("jobs-1", "--jobs", "1"),
+                rounds=2, names=("parallel", "jobs-1"),
                 what="ResNet-8 on 10,000 CIFAR-10 images, every core / --jobs 1")
+    assert _quality(tmp_path / "parallel") == _quality(tmp_path / "jobs-1")

@@ -222,6 +222,11 @@ class _SubjectRun:
         return self.dataset
 
     def prepare(self) -> None:
+        self.prepare_model()
+        self.prepare_reference()
+
+    def prepare_model(self) -> None:
+        """The data, the model's digest and calibration rows: what conversions need."""
         s = self.subject
         self.load_data()
         self.stage = "model"
@@ -241,11 +246,15 @@ class _SubjectRun:
             self.model_sha256 = meta["model_sha256"]
             self.input_layers = meta.get("input_layers") or []
         self._check_model_shapes()
-        self.reference = self._reference_outputs()
-        self.keras_cls = M.classification(self.eval.y, self.reference, self.dataset.num_classes)
         self.rep, self.calibration = calibration_samples(
             self.dataset, self.settings.representative_samples, self.settings.seed,
             self.subject.extra.get("calibration"))
+
+    def prepare_reference(self) -> None:
+        """The Keras outputs on the evaluated rows (after :meth:`prepare_model`)."""
+        self.stage = "model"
+        self.reference = self._reference_outputs()
+        self.keras_cls = M.classification(self.eval.y, self.reference, self.dataset.num_classes)
 
     def _check_model_shapes(self) -> None:
         if self._model is None:
@@ -412,11 +421,11 @@ def subject_record(subject: Subject, settings: RunSettings, cache: Cache | None 
     return _prepare(sr) or _finish(sr)
 
 
-def _prepare(sr: _SubjectRun) -> ModelRecord | None:
-    """Load the data, the model and the Keras reference; on failure, the model record that
-    says so (every mode failed at that stage), else ``None``."""
+def _prepare(sr: _SubjectRun, step: Callable[[], None] | None = None) -> ModelRecord | None:
+    """Load the data, the model and the Keras reference (or do ``step``, a part of that); on
+    failure, the model record that says so (every mode failed at that stage), else ``None``."""
     try:
-        sr.prepare()
+        (step or sr.prepare)()
     except Exception as exc:  # user errors and unexpected ones alike: the other subjects go on
         stage = getattr(sr, "stage", "data")
         if not isinstance(exc, TflbenchError):
@@ -501,16 +510,19 @@ def _convert_ahead(runs: list[_SubjectRun], workers: int, progress: Progress) ->
                                                         progress))
 
 
-def _import_in_background(module: str) -> None:
+def _import_in_background(module: str) -> Any:
     """Start importing ``module`` on a thread while this one waits for workers (an import
-    made later in the main thread waits for it, then finds it done)."""
+    made later in the main thread waits for it, then finds it done); the thread, to join
+    before anything forks this process."""
     import importlib
     import sys
     import threading
 
-    if module not in sys.modules:
-        threading.Thread(target=importlib.import_module, args=(module,), daemon=True,
-                         name=f"tflbench-import-{module}").start()
+    thread = threading.Thread(target=lambda: module in sys.modules or
+                              importlib.import_module(module), daemon=True,
+                              name=f"tflbench-import-{module}")
+    thread.start()
+    return thread
 
 
 def _prepare_ahead(runs: list[_SubjectRun], workers: int,
@@ -522,7 +534,7 @@ def _prepare_ahead(runs: list[_SubjectRun], workers: int,
     failure record (or ``None``) of each subject, in order."""
     from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-    from tflbench.scale import _convert_job, _train_job, conversion_pool
+    from tflbench.scale import _convert_job, _train_job, conversion_pool, warm_up
 
     failed: list[ModelRecord | None] = [None] * len(runs)
     training: dict[Future[Any], int] = {}
@@ -530,7 +542,7 @@ def _prepare_ahead(runs: list[_SubjectRun], workers: int,
 
     def prepare(i: int) -> set[Future[Any]]:
         sr = runs[i]
-        failed[i] = _prepare(sr)
+        failed[i] = _prepare(sr, sr.prepare_model)
         if failed[i] is not None:
             return set()
         new = set()
@@ -539,10 +551,13 @@ def _prepare_ahead(runs: list[_SubjectRun], workers: int,
             fut = pool.submit(_convert_job, *job)
             converting[fut] = (sr, mode)
             new.add(fut)
+        failed[i] = _prepare(sr, sr.prepare_reference)  # while the pool converts
         return new
 
     with conversion_pool(workers) as pool:
-        _import_in_background("tensorflow")  # this process needs it once the first model is ready
+        # Threads, joined below: a fork (--isolate) must not copy a half-done import.
+        threads = [warm_up(pool, workers),
+                   _import_in_background("tensorflow")]  # needed once a model is ready
         for i, sr in enumerate(runs):
             if sr.subject.rebuild is None or not sr.cache.enabled:
                 continue
@@ -570,6 +585,8 @@ def _prepare_ahead(runs: list[_SubjectRun], workers: int,
                     exc = fut.exception()
                     _conversion_done(sr, mode, exc if exc is not None else fut.result(),
                                      progress)
+        for thread in threads:
+            thread.join()
     return failed
 
 

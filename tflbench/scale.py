@@ -223,6 +223,27 @@ def conversion_pool(workers: int) -> Any:
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
+def _ready() -> None:
+    """A job that does nothing: submitting it starts a worker."""
+
+
+def warm_up(pool: Any, workers: int) -> Any:
+    """Start the fork server (TensorFlow's import, a few seconds) and ``workers`` workers on a
+    thread, so this process loads data and computes references meanwhile; the thread."""
+    import threading
+
+    def start() -> None:
+        try:
+            for _ in range(workers):
+                pool.submit(_ready)
+        except RuntimeError:  # the pool was shut down first: nothing to warm
+            pass
+
+    thread = threading.Thread(target=start, daemon=True, name="tflbench-pool-warm-up")
+    thread.start()
+    return thread
+
+
 def convert_parallel(jobs: Sequence[tuple[str, bool, Any, np.ndarray, str]], workers: int,
                      done: Callable[[int, Any], None]) -> None:
     """Convert ``jobs`` (model file, safe_mode, mode, calibration rows, name) on ``workers``
