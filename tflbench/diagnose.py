@@ -57,20 +57,40 @@ class LayerError:
     agreement_float: float | None = None
     #: ``agreement_float`` minus the quantized model's agreement.
     regained: float | None = None
+    #: Top-1 agreement of the Keras model with only this layer's weights as int8
+    #: (:mod:`tflbench.weight_sensitivity`; ``None``: no weights, or not measured).
+    agreement_weights_int8: float | None = None
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "tensors": list(self.tensors),
                 "rmse_over_scale": self.rmse_over_scale, "sqnr_db": self.sqnr_db,
                 "agreement_float": self.agreement_float, "regained": self.regained,
-                "note": self.note}
+                "agreement_weights_int8": self.agreement_weights_int8, "note": self.note}
 
 
-def rank_key(e: LayerError) -> tuple[float, float, float]:
-    """Most harmful first: agreement regained, then rmse/scale, then lowest SQNR."""
+def rank_key(e: LayerError) -> tuple[float, float, float, float]:
+    """Most harmful first: agreement regained, then agreement lost to int8 weights alone, then
+    rmse/scale, then lowest SQNR."""
     return (-(e.regained if e.regained is not None else -math.inf),
+            e.agreement_weights_int8 if e.agreement_weights_int8 is not None else math.inf,
             -(e.rmse_over_scale if e.rmse_over_scale is not None else -math.inf),
             e.sqnr_db if e.sqnr_db is not None else math.inf)
+
+
+def _probe_candidates(errors: list[LayerError], probes: int) -> list[LayerError]:
+    """``probes`` layers to re-quantize with that layer float: the worst by int8 weights alone
+    and the worst by activation statistics, taken in turn."""
+    by_weights = sorted((e for e in errors if e.agreement_weights_int8 is not None
+                         and e.agreement_weights_int8 < 1.0),
+                        key=lambda e: e.agreement_weights_int8)  # type: ignore[arg-type,return-value]
+    by_stats = sorted(errors, key=rank_key)
+    out: dict[str, LayerError] = {}
+    for pair in zip(by_weights + [None] * len(by_stats), by_stats, strict=False):
+        for e in pair:
+            if e is not None and len(out) < probes:
+                out.setdefault(e.layer, e)
+    return list(out.values())
 
 
 @dataclass(frozen=True)
@@ -257,13 +277,15 @@ def layer_errors(lmap: LayerMap, stats: dict[str, tuple[float | None, float | No
 def attribute(model: Any, mode: Mode, calibration: np.ndarray, samples: np.ndarray, *,
               reference: np.ndarray | None = None, name: str = "model",
               sample_source: str = "evaluation", probes: int = DEFAULT_PROBES,
-              backend: Backend | None = None,
+              backend: Backend | None = None, weights: bool = True,
               progress: Callable[[str], None] | None = None) -> Attribution:
     """Rank ``model``'s layers by their quantization error under ``mode`` on ``samples``.
 
-    ``reference``: the Keras outputs on ``samples`` (predicted here when not given). The
-    ``probes`` layers with the largest rmse/scale (then lowest SQNR) are re-quantized one at a
-    time with that layer kept float, and ranked first by the agreement that regains.
+    ``reference``: the Keras outputs on ``samples`` (predicted here when not given). With
+    ``weights``, each weighted layer's int8 kernel alone is measured in Keras
+    (:mod:`tflbench.weight_sensitivity`). The ``probes`` layers worst by that and by rmse/scale
+    (then lowest SQNR), in turn, are re-quantized one at a time with that layer kept float,
+    and ranked first by the agreement that regains.
     """
     say = progress or (lambda _m: None)
     if len(samples) == 0:
@@ -274,8 +296,10 @@ def attribute(model: Any, mode: Mode, calibration: np.ndarray, samples: np.ndarr
                                 debug_samples=samples[:min(len(samples), 200)])
     say("per-layer statistics")
     errors = layer_errors(be.lmap, be.tensor_stats(samples[:min(len(samples), 200)]))
+    if weights:
+        errors = _with_weight_sensitivity(model, errors, samples, reference, say)
     base = top1_agreement(reference, predict(be.quantized(), samples))
-    candidates = sorted(errors, key=rank_key)[:max(0, probes)]
+    candidates = _probe_candidates(errors, max(0, probes))
     probed: dict[str, LayerError] = {}
     for i, e in enumerate(candidates):
         say(f"layer {i + 1}/{len(candidates)} kept float: {e.layer}")
@@ -293,6 +317,23 @@ def attribute(model: Any, mode: Mode, calibration: np.ndarray, samples: np.ndarr
     return Attribution(model=name, mode=mode.name, method=be.method, n=int(len(samples)),
                        samples=sample_source, agreement=base, layers=tuple(ranked),
                        unmapped=unmapped, notes=tuple(notes))
+
+
+def _with_weight_sensitivity(model: Any, errors: list[LayerError], samples: np.ndarray,
+                             reference: np.ndarray, say: Callable[[str], None]
+                             ) -> list[LayerError]:
+    """``errors`` with ``agreement_weights_int8`` of the layer each weighted Keras layer's op
+    is named after (the worst when several map to one)."""
+    from tflbench.weight_sensitivity import fused_name, weight_sensitivity
+
+    known = {e.layer for e in errors}
+    worst: dict[str, float] = {}
+    for layer, agree in weight_sensitivity(model, samples, reference, progress=say).items():
+        target = fused_name(model, layer, known)
+        if target is not None:
+            worst[target] = min(agree, worst.get(target, 1.0))
+    return [LayerError(**{**e.__dict__, "agreement_weights_int8": worst[e.layer]})
+            if e.layer in worst else e for e in errors]
 
 
 # ----------------------------------------------------------------------- calibration sensitivity

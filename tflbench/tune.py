@@ -1,9 +1,16 @@
 """A tuner that meets the gate: keep the most harmful layers in float until every accuracy gate
 passes.
 
-Layers are kept float greedily in attribution order (:mod:`tflbench.diagnose`): step 0 is the
-base mode, step ``k`` keeps the first ``k`` layers float, and each step is re-evaluated like any
-mode (agreement and accuracy with their intervals, size, latency). The loop stops at the first
+Layers are kept float greedily (:mod:`tflbench.diagnose` gives the attribution order): step 0
+is the base mode, and each step adds one layer and is re-evaluated like any mode (agreement and
+accuracy with their intervals, size, latency). Two searches:
+
+* ``order``: step ``k`` keeps the first ``k`` layers of the attribution order float (one
+  evaluation a step);
+* ``forward``: each step tries the next ``width`` layers of that order not yet float, each added
+  to the current set, and keeps the one that agrees best (``width`` evaluations a step). Layers
+  interact, so the single-layer attribution does not predict the best second layer well.
+ The loop stops at the first
 step that passes every accuracy gate, or when a size or latency limit is exceeded, the budget of
 steps is spent, or no layer is left (:func:`stop_reason`, a pure function). The winner is saved
 as a recipe file (:mod:`tflbench.quant_recipe`) so CI converts exactly that configuration.
@@ -79,6 +86,9 @@ class TuneResult:
     stopped: str
     order: tuple[str, ...] = ()
     limits: dict[str, Any] = field(default_factory=dict)
+    search: str = "order"
+    #: Every configuration evaluated (``forward`` tries several per step), in order.
+    trials: int = 0
 
     def __bool__(self) -> bool:
         return self.stopped == PASSED
@@ -95,7 +105,9 @@ class TuneResult:
     def to_dict(self) -> dict[str, Any]:
         return {"base": self.base, "stopped": self.stopped, "passed": bool(self),
                 "float_layers": list(self.float_layers), "order": list(self.order),
-                "limits": dict(self.limits), "path": [s.to_dict() for s in self.steps]}
+                "limits": dict(self.limits), "search": self.search,
+                "trials": self.trials or len(self.steps),
+                "path": [s.to_dict() for s in self.steps]}
 
 
 def stop_reason(steps: Sequence[TuneStep], candidates_left: int, budget: Budget) -> str | None:
@@ -139,6 +151,41 @@ def tune(evaluate: Callable[[tuple[str, ...]], TuneStep], order: Sequence[str], 
             return TuneResult(base=base, steps=tuple(steps), stopped=reason, order=tuple(order),
                               limits=dict(limits or {}))
         k += 1
+
+
+def _score(step: TuneStep) -> tuple[int, int, float, float]:
+    """Best first: passing, built, then higher agreement, then smaller file."""
+    return (int(step.passed), int(step.error is None),
+            step.agreement if step.agreement is not None else -1.0,
+            -float(step.size_bytes or 0))
+
+
+def tune_forward(evaluate: Callable[[tuple[str, ...]], TuneStep], order: Sequence[str],
+                 budget: Budget, *, width: int = 4, base: str = "",
+                 limits: dict[str, Any] | None = None,
+                 progress: Callable[[TuneStep], None] | None = None) -> TuneResult:
+    """Forward selection: each step evaluates the current float set plus each of the next
+    ``width`` candidates of ``order`` and keeps the best (:func:`_score`); the path holds the
+    kept steps and stops by :func:`stop_reason` like :func:`tune`."""
+    if width < 1:
+        raise ValueError(f"expected width >= 1. Received: width={width}")
+    left = list(dict.fromkeys(order))
+    steps = [evaluate(())]
+    trials = 1
+    if progress:
+        progress(steps[0])
+    while (reason := stop_reason(steps, len(left), budget)) is None:
+        current = steps[-1].float_layers
+        tried = [evaluate((*current, layer)) for layer in left[:width]]
+        trials += len(tried)
+        best = max(range(len(tried)), key=lambda i: _score(tried[i]))
+        left.pop(best)
+        steps.append(tried[best])
+        if progress:
+            progress(tried[best])
+    return TuneResult(base=base, steps=tuple(steps), stopped=reason,
+                      order=tuple(dict.fromkeys(order)), limits=dict(limits or {}),
+                      search="forward", trials=trials)
 
 
 def step_from_record(float_layers: tuple[str, ...], rec: ModeRecord, model: str,

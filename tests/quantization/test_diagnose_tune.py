@@ -78,8 +78,11 @@ def test_the_tuner_keeps_only_the_outlier_layer_float(outlier_model, digits):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("search", [[], ["--search", "forward", "--width", "2"]],
+                         ids=["order", "forward"])
 def test_tune_fixes_the_gate_by_keeping_the_outlier_layer_float(outlier_file, digits_npz,
-                                                                 tmp_path, monkeypatch, capsys):
+                                                                 tmp_path, monkeypatch, capsys,
+                                                                 search):
     from tflbench.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -88,7 +91,7 @@ def test_tune_fixes_the_gate_by_keeping_the_outlier_layer_float(outlier_file, di
                  "--cache-dir", str(tmp_path / "cache"), "--report-dir", str(tmp_path / "rep"),
                  "--representative-samples", "100", "--max-eval-samples", "300",
                  "--min-top1-agreement", "0.97", "--max-accuracy-drop", "2pp",
-                 "--save-recipe", str(recipe)])
+                 "--save-recipe", str(recipe), *search])
     assert code == 0, capsys.readouterr().err
     assert json.loads(recipe.read_text())["float_layers"] == ["squash"]
     doc = json.loads((tmp_path / "rep" / "results.json").read_text())
@@ -96,6 +99,7 @@ def test_tune_fixes_the_gate_by_keeping_the_outlier_layer_float(outlier_file, di
     tuned = recs["int8-tuned"]
     assert tuned["tuning"]["float_layers"] == ["squash"]
     assert tuned["tuning"]["stopped"] == "passed"
+    assert tuned["tuning"]["search"] == ("forward" if search else "order")
     assert tuned["agreement"]["top1"] >= 0.97 > recs["int8"]["agreement"]["top1"]
     path = tuned["tuning"]["path"]
     assert [s["float_layers"] for s in path] == [[], ["squash"]]

@@ -91,3 +91,45 @@ def test_success_wins_over_a_limit_reached_on_the_same_step():
 def test_budget_needs_a_step():
     with pytest.raises(ValueError, match="Received: max_steps=0"):
         Budget(max_steps=0)
+
+
+def interacting(passing: set[str]):
+    """Layer ``b`` alone regains little, but with ``a`` it completes the fix: the fixed order
+    would take ``c`` second."""
+    gain = {"a": 0.10, "b": 0.02, "c": 0.05, "d": 0.01}
+    calls: list[tuple[str, ...]] = []
+
+    def evaluate(layers: tuple[str, ...]) -> TuneStep:
+        calls.append(layers)
+        agree = 0.80 + sum(gain[x] for x in layers) + (0.06 if {"a", "b"} <= set(layers) else 0)
+        ok = set(layers) >= passing
+        return TuneStep(float_layers=layers, agreement=agree, size_bytes=100 + 10 * len(layers),
+                        failures=() if ok else ("agreement too low",))
+
+    return evaluate, calls
+
+
+def test_forward_selection_keeps_the_best_layer_of_each_step():
+    from tflbench.tune import tune_forward
+
+    evaluate, calls = interacting(passing={"a", "b"})
+    result = tune_forward(evaluate, ["a", "c", "b", "d"], Budget(max_steps=10), width=3)
+    assert result and result.float_layers == ("a", "b")
+    assert result.search == "forward"
+    # step 1 tries a, c, b; step 2 tries the current set plus c, b, d and keeps b
+    assert calls == [(), ("a",), ("c",), ("b",), ("a", "c"), ("a", "b"), ("a", "d")]
+    assert result.trials == len(calls) and result.to_dict()["trials"] == 7
+    assert [s.float_layers for s in result.steps] == [(), ("a",), ("a", "b")]
+
+
+def test_forward_selection_stops_by_the_same_rules():
+    from tflbench.tune import tune_forward
+
+    evaluate, calls = interacting(passing={"x"})  # never passes
+    result = tune_forward(evaluate, ["a", "c", "b", "d"], Budget(max_steps=3), width=2)
+    assert result.stopped == BUDGET and len(result.steps) == 3
+    evaluate, _ = interacting(passing={"x"})
+    result = tune_forward(evaluate, ["a", "b"], Budget(max_steps=10), width=5)
+    assert result.stopped == EXHAUSTED and result.float_layers == ()
+    with pytest.raises(ValueError, match="width"):
+        tune_forward(evaluate, ["a"], Budget(), width=0)

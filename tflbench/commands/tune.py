@@ -7,6 +7,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from tflbench.errors import ConfigError
+
 NAME = "tune"
 HELP = ("Keep the most harmful layers of a quantized mode in float, greedily, until every "
         "accuracy gate passes; save the winner as a recipe file (a reusable mode).")
@@ -24,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="stop when a step's file is larger")
     b.add_argument("--max-latency-p90-us", type=float, default=None, metavar="US",
                    help="stop when a step's p90 latency is higher")
+    b.add_argument("--search", choices=("order", "forward"), default="order",
+                   help="order: keep the first k layers of the attribution order float (one "
+                        "evaluation a step); forward: try the next --width layers at each step "
+                        "and keep the best (default order)")
+    b.add_argument("--width", type=int, default=4, metavar="N",
+                   help="with --search forward: layers tried at each step (default 4)")
     b.add_argument("--save-recipe", type=Path, default=None, metavar="PATH",
                    help="where the winning recipe goes (default quant/<model>-<mode>-tuned.json)")
 
@@ -36,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
     from tflbench.evaluate import EvalOptions, Reference, evaluate_tflite
     from tflbench.quant_recipe import save_recipe, tuned_mode
     from tflbench.records import ModeRecord
-    from tflbench.tune import Budget, TuneStep, step_from_record, tune
+    from tflbench.tune import Budget, TuneStep, step_from_record, tune, tune_forward
 
     setup = prepare(args)
     say = setup.say(args.quiet)
@@ -74,7 +82,13 @@ def main(args: argparse.Namespace) -> int:
     budget = Budget(max_steps=args.max_steps, max_size_bytes=args.max_size_bytes,
                     max_latency_p90_us=args.max_latency_p90_us)
     limits = {k: v for k, v in setup.limits.to_dict().items() if v is not None}
-    result = tune(evaluate, attr.order, budget, base=mode.name, limits=limits)
+    if args.search == "forward":
+        if args.width < 1:
+            raise ConfigError(f"--width must be at least 1. Received: {args.width}.")
+        result = tune_forward(evaluate, attr.order, budget, width=args.width, base=mode.name,
+                              limits=limits)
+    else:
+        result = tune(evaluate, attr.order, budget, base=mode.name, limits=limits)
     tuning = result.to_dict()
     base_rec = find_record(doc, mode.name)
     base_rec["attribution"] = attr.to_dict()

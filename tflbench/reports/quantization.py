@@ -37,19 +37,21 @@ def _ci(ci: list[float] | None) -> str:
 
 
 def attribution_rows(attr: dict[str, Any], top: int = 10) -> list[list[str]]:
-    """Rank, layer, regained agreement, agreement kept float, rmse/scale, SQNR, note."""
+    """Rank, layer, regained agreement, agreement kept float, agreement with only its weights
+    int8, rmse/scale, SQNR, note."""
     rows = []
     for i, e in enumerate(attr.get("layers", [])[:top], 1):
         regained = e.get("regained")
         rows.append([str(i), e["layer"],
                      "–" if regained is None else f"{100 * regained:+.1f} pp",
-                     _pct(e.get("agreement_float")), _num(e.get("rmse_over_scale")),
-                     _num(e.get("sqnr_db"), 1), _clip(e.get("note") or "", 60)])
+                     _pct(e.get("agreement_float")), _pct(e.get("agreement_weights_int8")),
+                     _num(e.get("rmse_over_scale")), _num(e.get("sqnr_db"), 1),
+                     _clip(e.get("note") or "", 60)])
     return rows
 
 
-ATTRIBUTION_HEADER = ["#", "layer", "regained", "agreement if float", "RMSE/scale", "SQNR dB",
-                      "note"]
+ATTRIBUTION_HEADER = ["#", "layer", "regained", "agreement if float",
+                      "agreement, only its weights int8", "RMSE/scale", "SQNR dB", "note"]
 PATH_HEADER = ["step", "layers kept float", "agreement [95% CI]", "accuracy [95% CI]",
                "size", "latency p90", "gates"]
 
