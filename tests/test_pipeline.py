@@ -125,7 +125,9 @@ def test_runtime_and_metrics_never_import_tensorflow(tflite_by_mode, tmp_path):
     assert proc.stdout.strip().endswith("OK")
 
 
-def test_warm_run_needs_no_tensorflow(tiny_model_file, digits, tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_warm_run_needs_no_tensorflow(tiny_model_file, digits, tmp_path, jobs):
+    """Everything cached: nothing to train or convert, so no worker pool starts either."""
     settings = _settings(tmp_path, modes="fp32,int8")
     pipeline.run([pipeline.subject_from_model_file(tiny_model_file, "digits")], settings)
     proc = _run_blocked(f"""
@@ -135,13 +137,14 @@ def test_warm_run_needs_no_tensorflow(tiny_model_file, digits, tmp_path):
         from tflbench.timing import LatencySettings
         s = pipeline.RunSettings(modes=tuple(resolve_modes('fp32,int8')),
                                  cache_dir=Path({str(tmp_path / 'cache')!r}),
-                                 representative_samples=50,
+                                 representative_samples=50, jobs={jobs},
                                  latency=LatencySettings(warmup_runs=1, warmup_seconds=0,
                                                          min_runs=3, min_seconds=0))
         doc = pipeline.run([pipeline.subject_from_model_file({str(tiny_model_file)!r},
                                                              'digits')], s)
         assert all(r['status'] == 'ok' for r in doc['models'][0]['modes']), doc
         assert 'tensorflow' not in sys.modules
+        assert doc['settings']['scheduling']['workers'] == {jobs}
         print('OK')
     """)
     assert proc.returncode == 0, proc.stderr[-3000:]

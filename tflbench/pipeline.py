@@ -73,9 +73,10 @@ class RunSettings:
     isolate: bool = False
     #: Seconds one mode's runtime work may take (implies isolation); None: no limit.
     mode_timeout: float | None = None
-    #: Worker processes for conversions and evaluation shards (1, the default: everything in
-    #: this process, the fastest on 2 cores for small models, docs/scale.md; None: every usable
-    #: core or TFLBENCH_JOBS, capped by memory). Latency is always timed alone.
+    #: Worker processes for training and conversions, interpreter threads for evaluation (1,
+    #: the default of the Python API: everything in this process, no fork server for a script
+    #: to guard; None: every usable core or TFLBENCH_JOBS, capped by memory, the command
+    #: line's default). Latency is always timed alone.
     jobs: int | None = 1
     #: ``(I, N)``: run only the I-th of N deterministic parts of the (model, mode) jobs.
     shard: tuple[int, int] | None = None
@@ -525,24 +526,40 @@ def _import_in_background(module: str) -> Any:
     return thread
 
 
+def _untrained_recipe(sr: _SubjectRun) -> bool:
+    """A recipe subject whose model is not in the (enabled) cache: a worker can train it."""
+    if sr.subject.rebuild is None or not sr.cache.enabled:
+        return False
+    try:
+        sr.load_data()
+        return sr.model_file() is None
+    except Exception:  # noqa: BLE001 - _prepare reports it
+        return False
+
+
 def _prepare_ahead(runs: list[_SubjectRun], workers: int,
                    progress: Progress) -> list[ModelRecord | None]:
     """:func:`_prepare` for every subject with a pool of ``workers`` processes: recipe models
-    not yet in the cache train on the pool side by side; each subject is prepared here (Keras
-    reference, calibration rows) as soon as its model is ready, and its conversions go to the
-    pool at once, so conversions of one subject overlap the training of the next. Returns the
+    not yet in the cache train on the pool side by side; each subject's conversions go to the
+    pool as soon as its model is ready, and its Keras reference is computed here meanwhile.
+    When everything is cached no pool starts (and TensorFlow is not imported). Returns the
     failure record (or ``None``) of each subject, in order."""
     from concurrent.futures import FIRST_COMPLETED, Future, wait
 
     from tflbench.scale import _convert_job, _train_job, conversion_pool, warm_up
 
-    failed: list[ModelRecord | None] = [None] * len(runs)
+    training_ids = {i for i, sr in enumerate(runs) if _untrained_recipe(sr)}
+    failed: list[ModelRecord | None] = [
+        None if i in training_ids else _prepare(sr, sr.prepare_model)
+        for i, sr in enumerate(runs)]
+    if not training_ids and not any(failed[i] is None and _conversion_jobs(sr)
+                                    for i, sr in enumerate(runs)):
+        return [failed[i] or _prepare(sr, sr.prepare_reference) for i, sr in enumerate(runs)]
     training: dict[Future[Any], int] = {}
     converting: dict[Future[Any], tuple[_SubjectRun, Mode]] = {}
 
-    def prepare(i: int) -> set[Future[Any]]:
+    def convert_then_reference(i: int) -> set[Future[Any]]:
         sr = runs[i]
-        failed[i] = _prepare(sr, sr.prepare_model)
         if failed[i] is not None:
             return set()
         new = set()
@@ -558,35 +575,37 @@ def _prepare_ahead(runs: list[_SubjectRun], workers: int,
         # Threads, joined below: a fork (--isolate) must not copy a half-done import.
         threads = [warm_up(pool, workers),
                    _import_in_background("tensorflow")]  # needed once a model is ready
-        for i, sr in enumerate(runs):
-            if sr.subject.rebuild is None or not sr.cache.enabled:
-                continue
-            try:
-                sr.load_data()
-                untrained = sr.model_file() is None
-            except Exception:  # noqa: BLE001 - _prepare reports it
-                continue
-            if untrained:
+        try:
+            for i in sorted(training_ids):
+                sr = runs[i]
                 sr.progress(sr.subject.name, None, "training (worker process)")
                 training[pool.submit(_train_job, sr.subject.rebuild, str(sr.cache.root))] = i
-        pending: set[Future[Any]] = set(training)
-        for i in range(len(runs)):
-            if i not in training.values():
-                pending |= prepare(i)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                if fut in training:
-                    # A failed worker leaves the model untrained: _prepare trains it here and
-                    # reports the error there if it fails again.
-                    pending |= prepare(training[fut])
-                else:
-                    sr, mode = converting[fut]
-                    exc = fut.exception()
-                    _conversion_done(sr, mode, exc if exc is not None else fut.result(),
-                                     progress)
-        for thread in threads:
-            thread.join()
+            pending: set[Future[Any]] = set(training)
+            for i in range(len(runs)):
+                if i not in training_ids:
+                    pending |= convert_then_reference(i)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    if fut in training:
+                        # A failed worker leaves the model untrained: _prepare trains it here
+                        # and reports the error there if it fails again.
+                        i = training[fut]
+                        failed[i] = _prepare(runs[i], runs[i].prepare_model)
+                        pending |= convert_then_reference(i)
+                    else:
+                        sr, mode = converting[fut]
+                        exc = fut.exception()
+                        _conversion_done(sr, mode, exc if exc is not None else fut.result(),
+                                         progress)
+        except KeyboardInterrupt:  # a signal: stop the workers now, not after their jobs
+            from tflbench.scale import stop_pool
+
+            stop_pool(pool)
+            raise
+        finally:
+            for thread in threads:
+                thread.join()
     return failed
 
 
@@ -612,9 +631,9 @@ def run(subjects: Sequence[Subject], settings: RunSettings,
     """Run every subject under every mode (or the ``settings.shard`` part of those jobs);
     returns a complete results document.
 
-    With more than one worker (``settings.jobs``), the conversions of all subjects run first in
-    a pool of processes, then each mode is evaluated over shards of its rows on the same
-    number of processes, then timed alone: no other work of the run shares the cores while
+    With more than one worker (``settings.jobs``), recipe models train and conversions run in
+    a pool of processes (:func:`_prepare_ahead`), then each mode is evaluated by as many
+    interpreter threads and timed alone: no other work of the run shares the cores while
     ``invoke()`` is timed (``settings.scheduling`` in the results)."""
     from tflbench.environment import fingerprint
     from tflbench.runtime import backend_info

@@ -223,6 +223,15 @@ def conversion_pool(workers: int) -> Any:
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
+def stop_pool(pool: Any) -> None:
+    """Cancel what has not started and terminate the workers (an interrupted run does not wait
+    for a training or a conversion to finish)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # gone after shutdown
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        proc.terminate()
+
+
 def _ready() -> None:
     """A job that does nothing: submitting it starts a worker."""
 

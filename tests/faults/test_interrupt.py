@@ -59,3 +59,46 @@ def test_sigterm_writes_partial_results_and_resume_completes(
     for rec in done["models"][0]["modes"]:
         if rec["mode"] in before:
             assert rec["agreement"] == before[rec["mode"]]["agreement"]
+
+
+def _descendants(pid: int) -> set[int]:
+    out, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        for k in map(int, kids):
+            out.add(k)
+            todo.append(k)
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_sigterm_during_parallel_training_stops_the_workers(tmp_path: Path) -> None:
+    """A cancelled parallel run does not wait for a worker's training: it exits 143 with a
+    partial results file and leaves no worker behind."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TFLBENCH_JOBS": "2"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tflbench", "run", "--recipe", "digits-mobilenet", "--param",
+         "epochs=200", "--modes", "fp32", "--quiet", "--report-dir", str(tmp_path / "reports"),
+         "--cache-dir", str(tmp_path / "cache")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None and len(workers) < 3:
+        workers = _descendants(proc.pid)  # the fork server and its two workers
+        time.sleep(0.2)
+    assert proc.poll() is None and len(workers) >= 3, "no worker pool started"
+    time.sleep(3.0)  # the training has started in a worker (200 epochs: minutes)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    doc = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert doc["interrupted"] is True
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in workers):
+        time.sleep(0.2)
+    assert not [p for p in workers if Path(f"/proc/{p}/status").exists()
+                and "zombie" not in Path(f"/proc/{p}/status").read_text()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -67,10 +66,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--device", default=None, help="device label in results (default hostname)")
     sc = parser.add_argument_group("scale")
     sc.add_argument("--jobs", type=int, default=None, metavar="N",
-                    help="worker processes for conversions and evaluation shards (default 1, "
-                         "or TFLBENCH_JOBS: all in this process, the fastest on 2 cores for "
-                         "small models; 0: every usable core, capped by memory). Latency is "
-                         "always timed with nothing else running")
+                    help="worker processes for training and conversions, interpreter threads "
+                         "for evaluation (default: TFLBENCH_JOBS, else every usable core, "
+                         "capped by memory; 1: everything in this process). Latency is always "
+                         "timed with nothing else running")
     sc.add_argument("--shard", default=None, metavar="I/N",
                     help="run the I-th of N deterministic parts of the (model, mode) jobs, for "
                          "a CI matrix; merge with 'tflbench report --format json -o "
@@ -147,8 +146,10 @@ def settings_and_subjects(args: argparse.Namespace) -> tuple[Any, list[Any]]:
 
         plan_jobs(args.jobs)  # validates
         changes["jobs"] = args.jobs or None  # 0: every usable core
-    elif os.environ.get("TFLBENCH_JOBS", "").strip():
-        changes["jobs"] = None  # scale.plan_jobs reads it
+    elif "jobs" in vars(args):
+        # The command line uses every usable core (or TFLBENCH_JOBS; scale.plan_jobs reads
+        # it); RunSettings, the Python API, stays in one process unless asked.
+        changes["jobs"] = None
     if getattr(args, "shard", None):
         from tflbench.scale import parse_shard
 
