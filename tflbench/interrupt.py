@@ -32,12 +32,29 @@ def signal_of(exc: BaseException) -> int:
     return exc.signum if isinstance(exc, Interrupted) else int(signal.SIGINT)
 
 
+#: Signals received inside :func:`signals_as_interrupt`. The exception a handler raises can be
+#: lost when it lands in Python code that native code called back (a converter's calibration
+#: generator, a finalizer): the run checks this between steps (:func:`raise_if_pending`).
+_PENDING: list[int] = []
+
+
+def raise_if_pending() -> None:
+    """Raise :class:`Interrupted` when a signal arrived in the block and was not raised where
+    the run could see it."""
+    if _PENDING:
+        raise Interrupted(_PENDING[-1])
+
+
 @contextmanager
 def signals_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGINT raise :class:`Interrupted` in the main thread."""
+    """Within the block, SIGTERM and SIGINT raise :class:`Interrupted` in the main thread (and
+    are remembered for :func:`raise_if_pending`)."""
 
     def handler(signum: int, frame: Any) -> None:
+        _PENDING.append(signum)
         raise Interrupted(signum)
+
+    _PENDING.clear()
 
     old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -49,5 +66,6 @@ def signals_as_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
+        _PENDING.clear()
         for s, h in old.items():
             signal.signal(s, h)

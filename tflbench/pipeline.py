@@ -464,8 +464,11 @@ def _finish(sr: _SubjectRun) -> ModelRecord:
                            keras=quality.keras_record(sr.eval.y, sr.reference),
                            modes=with_size_ratios(modes), extra=extra)
 
+    from tflbench.interrupt import raise_if_pending
+
     try:
         for mode in sr.settings.modes:
+            raise_if_pending()  # a signal whose exception native code swallowed
             rec = sr.run_mode(mode)
             modes.append(rec)
             progress(subject.name, mode.name, "failed" if not rec.ok else "done")
@@ -683,6 +686,9 @@ def run(subjects: Sequence[Subject], settings: RunSettings,
             doc["models"].append((failed or _finish(sr)).to_dict())
             for line in doc["models"][-1].get("warnings") or []:
                 doc.setdefault("warnings", []).append(line)
+        from tflbench.interrupt import raise_if_pending
+
+        raise_if_pending()
     except KeyboardInterrupt as exc:
         # A signal (a cancelled CI job, Ctrl-C): the document holds every finished mode and
         # says it is partial; the command writes it and exits 128 + the signal.

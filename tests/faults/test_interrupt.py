@@ -102,3 +102,21 @@ def test_sigterm_during_parallel_training_stops_the_workers(tmp_path: Path) -> N
         time.sleep(0.2)
     assert not [p for p in workers if Path(f"/proc/{p}/status").exists()
                 and "zombie" not in Path(f"/proc/{p}/status").read_text()]
+
+
+def test_a_signal_whose_exception_was_swallowed_still_interrupts() -> None:
+    """Native code that calls back into Python (a calibration generator) can eat the
+    exception a handler raises: the signal is remembered and raised between steps."""
+    from tflbench.interrupt import Interrupted, raise_if_pending, signals_as_interrupt
+
+    with signals_as_interrupt():
+        raise_if_pending()  # nothing yet
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1.0)  # the handler runs here
+        except KeyboardInterrupt:
+            pass  # what the callback's caller did
+        with pytest.raises(Interrupted) as exc:
+            raise_if_pending()
+        assert exc.value.exit_code == 143
+    raise_if_pending()  # cleared when the block ends

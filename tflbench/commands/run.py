@@ -283,7 +283,7 @@ def main(args: argparse.Namespace) -> int:
     if broken and len(broken) == len(doc["models"]):
         raise TflbenchError("\n".join(broken))  # nothing was measured: just the error
     if attribute_modes:
-        from tflbench.commands.diagnose import attach_attribution
+        from tflbench.quant_inputs import attach_attribution
 
         def say(message: str) -> None:
             if not args.quiet:
@@ -315,8 +315,8 @@ def _attribute_modes(args: argparse.Namespace, settings: Any) -> list[Any]:
     text = getattr(args, "attribute", None)
     if not text:
         return []
-    from tflbench.commands.diagnose import attributable
     from tflbench.modes import resolve_modes
+    from tflbench.quant_inputs import attributable
 
     run_modes = {m.name for m in settings.modes}
     out = []
