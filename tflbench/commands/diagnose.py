@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tflbench.errors import ConfigError
+from tflbench.quant_inputs import QuantInputs
 
 NAME = "diagnose"
 HELP = ("Rank a quantized mode's layers by their error (RMSE/scale, SQNR, agreement regained "
@@ -88,19 +89,13 @@ def int_list(text: str, what: str) -> list[int]:
 
 
 @dataclass
-class Setup:
-    """One subject ready for quantization work: data, reference outputs, model, samples."""
+class Setup(QuantInputs):
+    """One subject ready for quantization work (:class:`QuantInputs`), with its mode, run
+    settings and gate limits."""
 
     subject: Any
     settings: Any
     mode: Any
-    dataset: Any
-    eval: Any
-    reference: Any
-    model: Any
-    calibration: Any
-    samples: Any
-    sample_reference: Any
     limits: Any
     project: Any
 
