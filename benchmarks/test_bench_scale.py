@@ -11,8 +11,8 @@ on stdout (``-s``). The figures in docs/scale.md come from:
 
 * conversions: the six converter modes of ``digits-mobilenet``, a pool of 2 vs one by one
   in this process (TensorFlow already imported, as in a run);
-* evaluation: one mode over 8,192 rows, 2 forked shard workers vs one interpreter, and one
-  interpreter with ``num_threads=2`` vs 2 processes (outputs identical);
+* evaluation: one mode over 8,192 rows, 2 interpreter threads vs one interpreter (fp32 and
+  int16x8), and 2 threads vs 2 forked processes (outputs identical);
 * a cold ``tflbench run`` of the default (fresh cache: training, 12 modes), every core vs
   ``--jobs 1``, with the peak memory of the whole process tree;
 * ``--executor ray`` (a local Ray instance it starts) vs the local executor on the same job,
@@ -165,6 +165,35 @@ def tflbench_run(args: list[str], env: dict[str, str], memory: dict[str, Any] | 
         memory.setdefault("runs", []).append(mem.to_dict())
 
 
+#: The rows of the process comparison: forked workers inherit them (no copy).
+_ROWS: dict[str, Any] = {}
+
+
+def _predict_rows(path: str, start: int, stop: int, batch: int) -> np.ndarray:
+    from tflbench.runtime import Runner
+
+    return Runner(path, num_threads=1).predict(_ROWS["x"][start:stop], batch_size=batch)
+
+
+def _predict_in_processes(path: str, x: np.ndarray, *, workers: int, batch: int) -> np.ndarray:
+    """The alternative ``--jobs`` does not use: contiguous row shards (cut at batches, so the
+    outputs are the same) on forked worker processes with one interpreter each."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tflbench.scale import shard_bounds
+
+    _ROWS["x"] = x
+    try:
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = [pool.submit(_predict_rows, path, a, b, batch)
+                     for a, b in shard_bounds(len(x), workers, batch)]
+            return np.concatenate([p.result() for p in parts])
+    finally:
+        _ROWS.clear()
+
+
 def _quality(report_dir: Path) -> dict[tuple[str, str], Any]:
     """Agreement and accuracy per (model, mode) of a run's results.json: what must not change
     with the number of workers."""
@@ -270,9 +299,7 @@ def test_evaluation_threads_vs_processes(benchmark: Any, mobilenet: Any) -> None
                                                  name="fp32")
 
     def processes() -> None:
-        outs["processes"] = scale.predict_sharded(path, x, workers=2, num_threads=1,
-                                                  xnnpack=True, backend=None, batch=64,
-                                                  name="fp32")
+        outs["processes"] = _predict_in_processes(path, x, workers=2, batch=64)
 
     interleaved(benchmark, threads, processes, rounds=5, names=("2-threads", "2-processes"),
                 what="evaluation of 8,192 rows, 2 interpreter threads / 2 processes")

@@ -50,22 +50,6 @@ def test_shard_bounds_cut_at_batches_and_cover_every_row() -> None:
         assert all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:], strict=False))
 
 
-def test_sharded_predictions_are_identical(tflite_by_mode, digits, tmp_path: Path) -> None:
-    from tflbench.runtime import Runner
-
-    x = np.concatenate([digits.train.x, digits.val.x, digits.test.x])  # 1,797 rows
-    for mode in ("fp32", "int8"):
-        path = tmp_path / f"{mode}.tflite"
-        path.write_bytes(tflite_by_mode[mode])
-        one = Runner(path).predict(x, batch_size=64)
-        shards = scale.predict_sharded(str(path), x, workers=2, num_threads=1, xnnpack=True,
-                                       backend=None, batch=64, name=mode)
-        assert shards is not None
-        np.testing.assert_array_equal(shards, one)
-    assert scale.predict_sharded(str(path), x[:100], workers=2, num_threads=1, xnnpack=True,
-                                 backend=None, batch=64, name="small") is None
-
-
 def test_threaded_predictions_are_identical(tflite_by_mode, digits, tmp_path: Path) -> None:
     from tflbench.runtime import Runner
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflbench.weight_sensitivity import fake_quantized, fused_name, walk, weight_sensitivity
+from tflbench.weight_sensitivity import fake_quantized, fused_names, walk, weight_sensitivity
 
 
 def test_fake_quantization_is_per_channel_and_symmetric():
@@ -74,10 +74,9 @@ def test_walk_reaches_the_layers_of_nested_models(nested):
 
 def test_fused_name_follows_batchnorm_and_activation(nested):
     known = {"stem_relu", "dw_bn", "head", "stem_bn"}
-    assert fused_name(nested, "stem", known) == "stem_relu"
-    assert fused_name(nested, "dw", known) == "dw_bn"
-    assert fused_name(nested, "head", known) == "head"
-    assert fused_name(nested, "dw", {"other"}) is None
+    assert fused_names(nested, ["stem", "dw", "head"], known) == {
+        "stem": "stem_relu", "dw": "dw_bn", "head": "head"}
+    assert fused_names(nested, ["dw"], {"other"}) == {}
 
 
 def test_the_layer_whose_weights_break_is_found(digits):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any
 
 import numpy as np
@@ -84,13 +85,12 @@ def _probe_candidates(errors: list[LayerError], probes: int) -> list[LayerError]
     by_weights = sorted((e for e in errors if e.agreement_weights_int8 is not None
                          and e.agreement_weights_int8 < 1.0),
                         key=lambda e: e.agreement_weights_int8)  # type: ignore[arg-type,return-value]
-    by_stats = sorted(errors, key=rank_key)
     out: dict[str, LayerError] = {}
-    for pair in zip(by_weights + [None] * len(by_stats), by_stats, strict=False):
+    for pair in zip_longest(by_weights, sorted(errors, key=rank_key)):
         for e in pair:
-            if e is not None and len(out) < probes:
+            if e is not None:
                 out.setdefault(e.layer, e)
-    return list(out.values())
+    return list(out.values())[:probes]
 
 
 @dataclass(frozen=True)
@@ -324,14 +324,12 @@ def _with_weight_sensitivity(model: Any, errors: list[LayerError], samples: np.n
                              ) -> list[LayerError]:
     """``errors`` with ``agreement_weights_int8`` of the layer each weighted Keras layer's op
     is named after (the worst when several map to one)."""
-    from tflbench.weight_sensitivity import fused_name, weight_sensitivity
+    from tflbench.weight_sensitivity import fused_names, weight_sensitivity
 
-    known = {e.layer for e in errors}
+    found = weight_sensitivity(model, samples, reference, progress=say)
     worst: dict[str, float] = {}
-    for layer, agree in weight_sensitivity(model, samples, reference, progress=say).items():
-        target = fused_name(model, layer, known)
-        if target is not None:
-            worst[target] = min(agree, worst.get(target, 1.0))
+    for layer, target in fused_names(model, found, {e.layer for e in errors}).items():
+        worst[target] = min(found[layer], worst.get(target, 1.0))
     return [LayerError(**{**e.__dict__, "agreement_weights_int8": worst[e.layer]})
             if e.layer in worst else e for e in errors]
 

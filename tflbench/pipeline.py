@@ -250,6 +250,7 @@ class _SubjectRun:
         self.rep, self.calibration = calibration_samples(
             self.dataset, self.settings.representative_samples, self.settings.seed,
             self.subject.extra.get("calibration"))
+        self.rep_digest = array_digest(self.rep)  # in every conversion and record key
 
     def prepare_reference(self) -> None:
         """The Keras outputs on the evaluated rows (after :meth:`prepare_model`)."""
@@ -302,7 +303,7 @@ class _SubjectRun:
     # -- per mode --------------------------------------------------------------------------
     def conversion_key(self, mode: Mode) -> str:
         return content_key("tflite", self.model_sha256, dataclasses.asdict(mode),
-                           array_digest(self.rep) if mode.needs_representative_data else None,
+                           self.rep_digest if mode.needs_representative_data else None,
                            tf_versions(), __version__, *_tool_version(mode))
 
     def model_file(self) -> tuple[Path, bool] | None:
@@ -366,7 +367,7 @@ class _SubjectRun:
         o = self.eval_options()
         return content_key("mode-record", self.model_sha256, dataclasses.asdict(mode),
                            self.rkey, o.top_k, o.batch_size, o.num_threads, o.xnnpack,
-                           o.latency.to_dict(), array_digest(self.rep), tf_versions(),
+                           o.latency.to_dict(), self.rep_digest, tf_versions(),
                            __version__)
 
     def run_mode(self, mode: Mode) -> ModeRecord:
@@ -555,8 +556,9 @@ def _prepare_ahead(runs: list[_SubjectRun], workers: int,
     failed: list[ModelRecord | None] = [
         None if i in training_ids else _prepare(sr, sr.prepare_model)
         for i, sr in enumerate(runs)]
-    if not training_ids and not any(failed[i] is None and _conversion_jobs(sr)
-                                    for i, sr in enumerate(runs)):
+    jobs = {i: _conversion_jobs(sr) for i, sr in enumerate(runs)
+            if i not in training_ids and failed[i] is None}
+    if not training_ids and not any(jobs.values()):
         return [failed[i] or _prepare(sr, sr.prepare_reference) for i, sr in enumerate(runs)]
     training: dict[Future[Any], int] = {}
     converting: dict[Future[Any], tuple[_SubjectRun, Mode]] = {}
@@ -566,7 +568,7 @@ def _prepare_ahead(runs: list[_SubjectRun], workers: int,
         if failed[i] is not None:
             return set()
         new = set()
-        for job, mode in _conversion_jobs(sr):
+        for job, mode in jobs.pop(i) if i in jobs else _conversion_jobs(sr):
             progress(sr.subject.name, mode.name, f"converting ({workers} workers)")
             fut = pool.submit(_convert_job, *job)
             converting[fut] = (sr, mode)
@@ -612,13 +614,21 @@ def _prepare_ahead(runs: list[_SubjectRun], workers: int,
     return failed
 
 
-def evaluation_arrays(subject: Subject, settings: RunSettings, cache: Cache | None = None
-                      ) -> tuple[Split, np.ndarray]:
-    """The evaluation split and the Keras reference outputs of ``subject`` under ``settings``
-    (from the content cache after a run: nothing is trained or predicted again)."""
+def prepared(subject: Subject, settings: RunSettings, cache: Cache | None = None) -> Any:
+    """``subject`` prepared under ``settings`` as a run prepares it (from the content cache
+    after a run: nothing is trained or predicted again): ``.dataset``, ``.eval``,
+    ``.reference``, ``.rep`` (calibration rows), ``.calibration`` and ``.keras_model()``."""
     cache = cache or Cache(settings.cache_dir, enabled=settings.use_cache)
     sr = _SubjectRun(subject, settings, cache, _no_progress)
     sr.prepare()
+    return sr
+
+
+def evaluation_arrays(subject: Subject, settings: RunSettings, cache: Cache | None = None
+                      ) -> tuple[Split, np.ndarray]:
+    """The evaluation split and the Keras reference outputs of ``subject`` under ``settings``
+    (:func:`prepared`)."""
+    sr = prepared(subject, settings, cache)
     return sr.eval, sr.reference
 
 

@@ -34,15 +34,10 @@ def quant_inputs(subject: Any, settings: Any, *, on: str = "evaluation",
     import numpy as np
 
     from tflbench import pipeline
-    from tflbench.cache import Cache
 
-    cache = Cache(settings.cache_dir, enabled=settings.use_cache)
-    split, reference = pipeline.evaluation_arrays(subject, settings, cache)
-    ds = subject.load_dataset()
-    calibration, _ = pipeline.calibration_samples(ds, settings.representative_samples,
-                                                  settings.seed,
-                                                  subject.extra.get("calibration"))
-    model = subject.build_model(ds, cache, lambda *a: None)
+    sr = pipeline.prepared(subject, settings)
+    split, reference, calibration = sr.eval, sr.reference, sr.rep
+    ds, model = sr.dataset, sr.keras_model()
     if on == "calibration":
         xs = calibration[:samples]
         xs_ref = np.asarray(model.predict(xs, batch_size=256, verbose=0), np.float32)

@@ -9,10 +9,9 @@
 * :func:`predict_threaded` evaluates one ``.tflite`` over the rows on several threads, each
   with its own interpreter, taking batches from one queue (``invoke()`` releases the GIL, so
   the threads run on separate cores); the default, as it costs no fork and no copy.
-* :func:`predict_sharded` does the same in contiguous shards on forked processes (kept for
-  comparison and for runtimes that hold the GIL while invoking).
-
-Both cut the rows at batch boundaries, so the outputs are bit-identical to one interpreter's.
+  Batches are cut as one interpreter cuts them, so the outputs are bit-identical to its
+  outputs. Forked worker processes were measured too and are slower
+  (``benchmarks/test_bench_scale.py``); :func:`shard_bounds` cuts the Ray executor's shards.
 
 Latency is never timed here: the pipeline times each mode after its parallel work has ended,
 with nothing else running (``settings.scheduling`` in the results says so).
@@ -327,49 +326,3 @@ def predict_threaded(path: str, x: Any, *, workers: int, num_threads: int, xnnpa
         for fut in [pool.submit(work) for _ in range(threads)]:
             fut.result()
     return np.concatenate(parts)  # type: ignore[arg-type]
-
-
-#: The rows of the evaluation in progress: forked shard workers inherit them (no copy).
-_ROWS: dict[str, Any] = {}
-
-
-def _predict_rows(path: str, start: int, stop: int, num_threads: int, xnnpack: bool,
-                  backend: str | None, batch: int, name: str) -> np.ndarray:
-    from tflbench.runtime import Runner
-
-    runner = Runner(path, num_threads=num_threads, xnnpack=xnnpack, backend=backend, name=name)
-    return runner.predict(_ROWS["x"][start:stop], batch_size=batch)
-
-
-def predict_sharded(path: str, x: Any, *, workers: int, num_threads: int, xnnpack: bool,
-                    backend: str | None, batch: int, name: str,
-                    min_seconds: float = 0.0) -> np.ndarray | None:
-    """The outputs of every row, evaluated in contiguous shards on ``workers`` forked
-    processes (the rows are shared, not copied); ``None`` when the rows are too few, or the
-    estimated in-process time is under ``min_seconds``, to be worth it (the caller evaluates
-    in process)."""
-    n = len(x)
-    if workers < 2 or n < 2 * MIN_ROWS_PER_SHARD:
-        return None
-    if min_seconds > 0 and estimated_seconds(path, x, num_threads=num_threads, xnnpack=xnnpack,
-                                             backend=backend, batch=batch,
-                                             name=name) < min_seconds:
-        return None
-    shards = min(workers, n // MIN_ROWS_PER_SHARD)
-    bounds = shard_bounds(n, shards, batch)
-    if len(bounds) < 2:
-        return None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if os.name != "posix":
-        return None  # the rows reach the workers through fork only
-    _ROWS["x"] = x
-    try:
-        with ProcessPoolExecutor(max_workers=len(bounds),
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
-            parts = [pool.submit(_predict_rows, str(path), a, b, num_threads, xnnpack, backend,
-                                 batch, name) for a, b in bounds]
-            return np.concatenate([p.result() for p in parts])
-    finally:
-        _ROWS.clear()

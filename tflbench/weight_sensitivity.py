@@ -7,14 +7,14 @@ a layer whose *weights* do not survive int8 (a depthwise kernel with one huge ch
 projection with a wide spread) can look unremarkable there and still flip many predictions. This
 probe needs only Keras: one ``predict`` per weighted layer.
 
-:func:`fused_name` maps a weighted layer to the name the converter gives its op's output (the
+:func:`fused_names` maps weighted layers to the name the converter gives its op's output (the
 last of the BatchNormalization and activation layers that follow it one to one, which the
-converter fuses into the op), so the result lines up with the attribution's layer names.
+converter fuses into the op), so the results line up with the attribution's layer names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -57,18 +57,21 @@ def _successors(model: Any) -> dict[str, list[Any]]:
     return out
 
 
-def fused_name(model: Any, layer: str, known: set[str] | frozenset[str]) -> str | None:
-    """The name among ``known`` that the converter's op for weighted ``layer`` carries: the
-    layer itself or one of the BatchNormalization/activation layers that follow it one to one
-    (the last such name in ``known``); ``None`` when none is known."""
+def fused_names(model: Any, layers: Iterable[str], known: set[str] | frozenset[str]
+                ) -> dict[str, str]:
+    """For each weighted layer of ``layers``, the name among ``known`` that the converter's op
+    for it carries: the layer itself or one of the BatchNormalization/activation layers that
+    follow it one to one (the last such name in ``known``); layers with none are left out."""
     succ = _successors(model)
-    chain = [layer]
-    cur = layer
-    while len(nxt := succ.get(cur, [])) == 1 and type(nxt[0]).__name__ in FUSED:
-        cur = nxt[0].name
-        chain.append(cur)
-    found = [name for name in chain if name in known]
-    return found[-1] if found else None
+    out: dict[str, str] = {}
+    for layer in layers:
+        chain = [layer]
+        while len(nxt := succ.get(chain[-1], [])) == 1 and type(nxt[0]).__name__ in FUSED:
+            chain.append(nxt[0].name)
+        found = [name for name in chain if name in known]
+        if found:
+            out[layer] = found[-1]
+    return out
 
 
 def weight_sensitivity(model: Any, samples: np.ndarray, reference: np.ndarray, *,
